@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbox: message-passing IPC through /dev/mbox - device, endpoints and
+ * ioctl dispatch.
+ *
+ * Each open() of /dev/mbox is an endpoint (struct mbox_endpoint), kept in
+ * file->private_data.  Every ioctl takes a struct that starts with
+ * "__u32 size": mbox_ioctl() reads that size, copies the struct into a
+ * kernel buffer once with copy_struct_from_user(), calls the one helper
+ * that implements the command on the kernel copy, and copies the result
+ * back up to the caller's size.  Helpers never touch the user struct.
+ *
+ * Locking: nothing here is shared yet; the endpoint is private to its file.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+static_assert(sizeof(struct mbox_version) == 24);
+
+void mbox_version_fill(struct mbox_version *v)
+{
+	v->abi_major = MBOX_ABI_MAJOR;
+	v->abi_minor = MBOX_ABI_MINOR;
+	v->features = MBOX_FEATURES_ALL;
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_version_fill);
+
+static int mbox_ioc_version(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_version *v = arg;
+
+	if (v->flags)
+		return -EINVAL;
+	mbox_version_fill(v);
+	return 0;
+}
+
+/* The kernel copy of any ioctl argument. */
+union mbox_ioctl_buf {
+	struct mbox_version version;
+};
+
+/**
+ * struct mbox_ioctl_op - one ioctl command
+ * @handler: works on the kernel copy of the argument
+ * @size: sizeof the struct this module knows
+ * @min_size: sizeof the first version of the struct; less is EINVAL
+ * @out: copy the struct back to the caller on success
+ */
+struct mbox_ioctl_op {
+	int (*handler)(struct mbox_endpoint *ep, void *arg);
+	u32 size;
+	u32 min_size;
+	bool out;
+};
+
+#define MBOX_OP(_cmd, _handler, _struct, _last, _out)			\
+	[_IOC_NR(_cmd)] = {						\
+		.handler = _handler,					\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.out = _out,						\
+	}
+
+static const struct mbox_ioctl_op mbox_ops[] = {
+	MBOX_OP(MBOX_IOC_VERSION, mbox_ioc_version, struct mbox_version,
+		features, true),
+};
+
+static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mbox_endpoint *ep = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct mbox_ioctl_op *op;
+	union mbox_ioctl_buf buf;
+	unsigned int nr;
+	u32 usize;
+	int ret;
+
+	nr = _IOC_NR(cmd);
+	if (_IOC_TYPE(cmd) != MBOX_IOCTL_TYPE || cmd != _IO(MBOX_IOCTL_TYPE, nr) ||
+	    nr >= ARRAY_SIZE(mbox_ops) || !mbox_ops[nr].handler)
+		return -ENOTTY;
+	op = &mbox_ops[array_index_nospec(nr, ARRAY_SIZE(mbox_ops))];
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
+	if (ret)
+		return ret;
+
+	ret = op->handler(ep, &buf);
+	if (ret == 0 && op->out &&
+	    copy_to_user(uarg, &buf, min_t(u32, usize, op->size)))
+		return -EFAULT;
+	return ret;
+}
+
+static int mbox_open(struct inode *inode, struct file *file)
+{
+	struct mbox_endpoint *ep;
+
+	ep = kzalloc(sizeof(*ep), GFP_KERNEL_ACCOUNT);
+	if (!ep)
+		return -ENOMEM;
+	ep->pid = get_task_pid(current, PIDTYPE_TGID);
+	file->private_data = ep;
+	return nonseekable_open(inode, file);
+}
+
+static int mbox_release(struct inode *inode, struct file *file)
+{
+	struct mbox_endpoint *ep = file->private_data;
+
+	put_pid(ep->pid);
+	kfree(ep);
+	return 0;
+}
+
+static const struct file_operations mbox_fops = {
+	.owner = THIS_MODULE,
+	.open = mbox_open,
+	.release = mbox_release,
+	.unlocked_ioctl = mbox_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice mbox_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = MBOX_DEVICE_NAME,
+	.fops = &mbox_fops,
+	.mode = 0666,
+};
+
+static int __init mbox_init(void)
+{
+	int ret;
+
+	ret = misc_register(&mbox_misc);
+	if (ret)
+		return ret;
+	pr_info("ABI %u.%u loaded\n", MBOX_ABI_MAJOR, MBOX_ABI_MINOR);
+	return 0;
+}
+
+static void __exit mbox_exit(void)
+{
+	misc_deregister(&mbox_misc);
+}
+
+module_init(mbox_init);
+module_exit(mbox_exit);
+
+MODULE_DESCRIPTION("mbox: message-passing IPC (mailboxes, direct links, call/reply)");
+MODULE_AUTHOR("The mbox developers");
+MODULE_LICENSE("GPL");
