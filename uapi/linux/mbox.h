@@ -14,6 +14,7 @@
 #ifndef _UAPI_LINUX_MBOX_H
 #define _UAPI_LINUX_MBOX_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -30,7 +31,7 @@ enum {
 };
 
 /* Feature bits reported by MBOX_IOC_VERSION. */
-#define MBOX_FEATURE_VERSION	(1ULL << 0)	/* this query */
+#define MBOX_FEATURE_VERSION	_BITULL(0)	/* this query */
 
 /**
  * struct mbox_version - MBOX_IOC_VERSION: ABI version and features

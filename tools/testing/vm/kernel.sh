@@ -145,7 +145,7 @@ debug() {
 		miss=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag" | while read -r l; do
 			grep -qx "$l" "$dir/.config" || echo "$l"; done)
 		[ -z "$miss" ] || die "debug.config options dropped by kconfig: $miss"
-		make -s -C "$src" O="$dir" -j"$(nproc)" bzImage modules_prepare >&2 ||
+		make -s -C "$src" O="$dir" -j"$(nproc)" bzImage modules >&2 ||
 			die "debug kernel build failed"
 		touch "$dir/.done"
 	fi

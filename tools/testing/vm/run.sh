@@ -103,6 +103,8 @@ rc=0
 timeout -k 10 "$timeout_s" "${qemu[@]}" -append "$append" \
 	-serial "file:$out/console.log" -serial "file:$out/output.log" \
 	</dev/null >"$work/qemu.log" 2>&1 || rc=$?
+touch "$out/output.log" "$out/console.log"
+sed -i 's/\r$//' "$out/output.log" "$out/console.log"
 cat "$out/output.log"
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	echo "mbox-vm: TIMEOUT: the guest ($kname) did not finish in ${timeout_s}s; console tail:" >&2
