@@ -155,6 +155,10 @@ debug() {
 	echo "KSRC=$src"
 }
 
+# One fetch or build at a time per cache: concurrent runs wait here.
+exec 9>"$cache/.lock"
+flock 9
+
 case "${1:-}" in
 6.1)	stock linux-image-amd64 ;;
 6.12)	stock linux-image-6.12-amd64 ;;
