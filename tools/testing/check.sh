@@ -130,6 +130,7 @@ parse() {
 	local splat='BUG|WARNING:|Oops|UBSAN|KASAN|KFENCE|general protection|Kernel panic'
 	splat+='|unreferenced object|INFO: task .* blocked|circular locking|recursive locking'
 	splat+='|inconsistent lock|suspicious RCU|soft lockup|Call Trace|Objects remaining'
+	splat+='|suspected memory leak'
 	line=$(sed -n '/mbox-vm: insmod/,$p' "$console" | grep -E -m1 "$splat")
 	if [ -n "$line" ]; then
 		f=$((f + 1)); failed=$((failed + 1))
