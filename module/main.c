@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mbox: message-passing IPC through /dev/mbox - device, endpoints and
- * ioctl dispatch.
+ * mbox: message-passing IPC through /dev/mbox - device, endpoints, ioctl
+ * dispatch and poll.
  *
  * Each open() of /dev/mbox is an endpoint (struct mbox_endpoint), kept in
- * file->private_data.  Every ioctl takes a struct that starts with
- * "__u32 size": mbox_ioctl() reads that size, copies the struct into a
- * kernel buffer once with copy_struct_from_user(), calls the one helper
- * that implements the command on the kernel copy, and copies the result
- * back up to the caller's size.  Helpers never touch the user struct.
+ * file->private_data and freed at the last close.  Every ioctl takes a
+ * struct that starts with "__u32 size": mbox_ioctl() reads that size,
+ * copies the struct into a kernel buffer once with copy_struct_from_user(),
+ * calls the one helper that implements the command on the kernel copy,
+ * and copies the result back up to the caller's size.  Helpers never touch
+ * the user struct.
  *
- * Locking: nothing here is shared yet; the endpoint is private to its file.
+ * poll: every mailbox open on the endpoint forwards its queue's wake-ups
+ * to ep->poll_wq (mailbox.c), so a mailbox opened after an epoll_ctl()
+ * still wakes the epoll; mbox_poll() asks each of them for its state
+ * under the xa_lock of the endpoint's mailboxes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -19,14 +23,19 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
-#include <linux/pid.h>
-#include <linux/sched.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "internal.h"
 
 static_assert(sizeof(struct mbox_version) == 24);
+static_assert(sizeof(struct mbox_create) == 48);
+static_assert(sizeof(struct mbox_open) == 24);
+static_assert(sizeof(struct mbox_id) == 16);
+static_assert(sizeof(struct mbox_set) == 24);
+static_assert(sizeof(struct mbox_send) == 48);
+static_assert(sizeof(struct mbox_recv) == 72);
 
 void mbox_version_fill(struct mbox_version *v)
 {
@@ -49,6 +58,12 @@ static int mbox_ioc_version(struct mbox_endpoint *ep, void *arg)
 /* The kernel copy of any ioctl argument. */
 union mbox_ioctl_buf {
 	struct mbox_version version;
+	struct mbox_create create;
+	struct mbox_open open;
+	struct mbox_id id;
+	struct mbox_set set;
+	struct mbox_send send;
+	struct mbox_recv recv;
 };
 
 /**
@@ -56,7 +71,8 @@ union mbox_ioctl_buf {
  * @handler: works on the kernel copy of the argument
  * @size: sizeof the struct this module knows
  * @min_size: sizeof the first version of the struct; less is EINVAL
- * @out: copy the struct back to the caller on success
+ * @out: copy the struct back to the caller on success (and on EMSGSIZE,
+ *	which reports the length needed)
  */
 struct mbox_ioctl_op {
 	int (*handler)(struct mbox_endpoint *ep, void *arg);
@@ -76,6 +92,15 @@ struct mbox_ioctl_op {
 static const struct mbox_ioctl_op mbox_ops[] = {
 	MBOX_OP(MBOX_IOC_VERSION, mbox_ioc_version, struct mbox_version,
 		features, true),
+	MBOX_OP(MBOX_IOC_CREATE, mbox_ioc_create, struct mbox_create, id, true),
+	MBOX_OP(MBOX_IOC_OPEN, mbox_ioc_open, struct mbox_open, name, true),
+	MBOX_OP(MBOX_IOC_CLOSE, mbox_ioc_close, struct mbox_id, __reserved,
+		false),
+	MBOX_OP(MBOX_IOC_DESTROY, mbox_ioc_destroy, struct mbox_id, __reserved,
+		false),
+	MBOX_OP(MBOX_IOC_SET, mbox_ioc_set, struct mbox_set, mode, false),
+	MBOX_OP(MBOX_IOC_SEND, mbox_ioc_send, struct mbox_send, __pad, true),
+	MBOX_OP(MBOX_IOC_RECV, mbox_ioc_recv, struct mbox_recv, token, true),
 };
 
 static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -89,10 +114,11 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	int ret;
 
 	nr = _IOC_NR(cmd);
-	if (_IOC_TYPE(cmd) != MBOX_IOCTL_TYPE || cmd != _IO(MBOX_IOCTL_TYPE, nr) ||
-	    nr >= ARRAY_SIZE(mbox_ops) || !mbox_ops[nr].handler)
+	if (cmd != _IO(MBOX_IOCTL_TYPE, nr) || nr >= ARRAY_SIZE(mbox_ops))
 		return -ENOTTY;
 	op = &mbox_ops[array_index_nospec(nr, ARRAY_SIZE(mbox_ops))];
+	if (!op->handler)
+		return -ENOTTY;
 
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
@@ -103,10 +129,25 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ret;
 
 	ret = op->handler(ep, &buf);
-	if (ret == 0 && op->out &&
+	if ((ret == 0 || ret == -EMSGSIZE) && op->out &&
 	    copy_to_user(uarg, &buf, min_t(u32, usize, op->size)))
 		return -EFAULT;
 	return ret;
+}
+
+static __poll_t mbox_poll(struct file *file, struct poll_table_struct *pt)
+{
+	struct mbox_endpoint *ep = file->private_data;
+	struct mbox_attach *att;
+	unsigned long id;
+	__poll_t mask = 0;
+
+	poll_wait(file, &ep->poll_wq, pt);
+	xa_lock(&ep->atts);
+	xa_for_each(&ep->atts, id, att)
+		mask |= mbox_attach_poll(att);
+	xa_unlock(&ep->atts);
+	return mask;
 }
 
 static int mbox_open(struct inode *inode, struct file *file)
@@ -116,7 +157,10 @@ static int mbox_open(struct inode *inode, struct file *file)
 	ep = kzalloc(sizeof(*ep), GFP_KERNEL_ACCOUNT);
 	if (!ep)
 		return -ENOMEM;
-	ep->pid = get_task_pid(current, PIDTYPE_TGID);
+	ep->file = file;
+	mutex_init(&ep->lock);
+	xa_init(&ep->atts);
+	init_waitqueue_head(&ep->poll_wq);
 	file->private_data = ep;
 	return nonseekable_open(inode, file);
 }
@@ -125,7 +169,9 @@ static int mbox_release(struct inode *inode, struct file *file)
 {
 	struct mbox_endpoint *ep = file->private_data;
 
-	put_pid(ep->pid);
+	mbox_endpoint_close_all(ep);
+	xa_destroy(&ep->atts);
+	mutex_destroy(&ep->lock);
 	kfree(ep);
 	return 0;
 }
@@ -134,6 +180,7 @@ static const struct file_operations mbox_fops = {
 	.owner = THIS_MODULE,
 	.open = mbox_open,
 	.release = mbox_release,
+	.poll = mbox_poll,
 	.unlocked_ioctl = mbox_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -149,9 +196,14 @@ static int __init mbox_init(void)
 {
 	int ret;
 
-	ret = misc_register(&mbox_misc);
+	ret = mbox_registry_init();
 	if (ret)
 		return ret;
+	ret = misc_register(&mbox_misc);
+	if (ret) {
+		mbox_registry_exit();
+		return ret;
+	}
 	pr_info("ABI %u.%u loaded\n", MBOX_ABI_MAJOR, MBOX_ABI_MINOR);
 	return 0;
 }
@@ -159,6 +211,7 @@ static int __init mbox_init(void)
 static void __exit mbox_exit(void)
 {
 	misc_deregister(&mbox_misc);
+	mbox_registry_exit();
 }
 
 module_init(mbox_init);

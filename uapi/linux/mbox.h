@@ -2,14 +2,15 @@
 /*
  * mbox: message-passing IPC through /dev/mbox.
  *
- * Every ioctl takes a pointer to a struct whose first member is
- * "__u32 size", set by the caller to sizeof the struct as it knows it.
- * The kernel accepts any size from the first version of the struct up:
- * a shorter one is EINVAL, a longer one is accepted if every byte past
- * what the kernel knows is zero (E2BIG otherwise), and output is written
- * back only up to the caller's size.  Every flags and reserved field
- * must be zero where not documented otherwise (EINVAL).  Unknown ioctls
- * give ENOTTY.  See Documentation/abi.rst.
+ * Every open() of /dev/mbox is an endpoint; every operation is an ioctl on
+ * its file descriptor.  Every ioctl takes a pointer to a struct whose first
+ * member is "__u32 size", set by the caller to sizeof the struct as it
+ * knows it.  The kernel accepts any size from the first version of the
+ * struct up: a shorter one is EINVAL, a longer one is accepted if every
+ * byte past what the kernel knows is zero (E2BIG otherwise), and output is
+ * written back only up to the caller's size.  Every undefined flag and
+ * every reserved field must be zero (EINVAL).  Unknown ioctls give ENOTTY.
+ * Documentation/abi.rst is the reference, errno by errno.
  */
 #ifndef _UAPI_LINUX_MBOX_H
 #define _UAPI_LINUX_MBOX_H
@@ -21,17 +22,52 @@
 #define MBOX_DEVICE_NAME	"mbox"
 
 #define MBOX_ABI_MAJOR		1
-#define MBOX_ABI_MINOR		0
+#define MBOX_ABI_MINOR		1
 
 /* ioctl numbers: type 0xB9, the struct size travels in the struct. */
 #define MBOX_IOCTL_TYPE		0xB9
 
 enum {
-	MBOX_CMD_VERSION = 0x00,
+	MBOX_CMD_VERSION	= 0x00,
+	MBOX_CMD_CREATE		= 0x01,
+	MBOX_CMD_OPEN		= 0x02,
+	MBOX_CMD_CLOSE		= 0x03,
+	MBOX_CMD_DESTROY	= 0x04,
+	MBOX_CMD_SET		= 0x05,
+	MBOX_CMD_SEND		= 0x06,
+	MBOX_CMD_RECV		= 0x07,
+	/* Reserved for the next ABI minors: */
+	MBOX_CMD_STAT		= 0x08,
+	MBOX_CMD_DIRECT		= 0x09,
+	MBOX_CMD_CALL		= 0x0a,
+	MBOX_CMD_REPLY		= 0x0b,
+	MBOX_CMD_SEND_BATCH	= 0x0c,
+	MBOX_CMD_RECV_BATCH	= 0x0d,
 };
 
 /* Feature bits reported by MBOX_IOC_VERSION. */
-#define MBOX_FEATURE_VERSION	_BITULL(0)	/* this query */
+#define MBOX_FEATURE_VERSION	_BITULL(0)	/* MBOX_IOC_VERSION */
+#define MBOX_FEATURE_MAILBOX	_BITULL(1)	/* CREATE..RECV on mailboxes */
+#define MBOX_FEATURE_DIRECT	_BITULL(2)	/* direct links (reserved) */
+#define MBOX_FEATURE_CALL	_BITULL(3)	/* call/reply (reserved) */
+#define MBOX_FEATURE_BATCH	_BITULL(4)	/* batch send/receive (reserved) */
+#define MBOX_FEATURE_STAT	_BITULL(5)	/* MBOX_IOC_STAT (reserved) */
+
+/* Limits. */
+#define MBOX_NAME_MAX		255	/* bytes of a name, without the NUL */
+#define MBOX_PRIO_MAX		31	/* priorities are 0..MBOX_PRIO_MAX */
+#define MBOX_UNBOUNDED		0xffffffffU	/* capacity: no count limit */
+
+/*
+ * Blocking, for every operation that can wait (send, receive, ...): by
+ * default it blocks; MBOX_NONBLOCK fails with EAGAIN instead (so does an
+ * endpoint opened with O_NONBLOCK); MBOX_DEADLINE blocks until
+ * deadline_ns, an absolute CLOCK_MONOTONIC time, then fails with
+ * ETIMEDOUT.  An absolute deadline stays right when a signal restarts the
+ * call.  These two bits have the same value in every flags word.
+ */
+#define MBOX_NONBLOCK		_BITUL(0)
+#define MBOX_DEADLINE		_BITUL(1)
 
 /**
  * struct mbox_version - MBOX_IOC_VERSION: ABI version and features
@@ -50,6 +86,214 @@ struct mbox_version {
 	__u64 features;
 };
 
+/* Sharing policies: who may receive from a mailbox. */
+enum mbox_policy {
+	MBOX_POLICY_SHARED	= 0,	/* any permitted endpoint, one each */
+	MBOX_POLICY_EXCLUSIVE	= 1,	/* one receiving endpoint at a time */
+	MBOX_POLICY_PAIR	= 2,	/* at most two endpoints open */
+};
+
+/* Create flags. */
+#define MBOX_CREATE_SYSTEM	_BITUL(2)	/* system-owned, else process-owned */
+
+/*
+ * Permission bits (@mode): for owner, group and other, as in System V IPC
+ * and in chmod: "r" (0444) may receive, "w" (0222) may send.  "x" bits
+ * are EINVAL.
+ */
+#define MBOX_MODE_MASK		0666
+
+/**
+ * struct mbox_create - MBOX_IOC_CREATE: make a mailbox and open it
+ * @size: in: sizeof(struct mbox_create)
+ * @flags: in: MBOX_CREATE_*
+ * @name: in: pointer to a NUL-terminated name, or 0 for none.  A name is
+ *	1..MBOX_NAME_MAX bytes, starts with '/', and holds only printable
+ *	ASCII without spaces (0x21..0x7e); it is unique within the creator's
+ *	IPC namespace (EEXIST if taken)
+ * @capacity: in: 0 (rendezvous: no queue), N messages, or MBOX_UNBOUNDED
+ * @max_msg_size: in: largest message; 0 takes the module's default.  At
+ *	most the module parameter max_msg_size.  out: the value in force
+ * @max_bytes: in: bytes the queue may hold; 0 means capacity *
+ *	max_msg_size (bounded) or no limit but the user's quota (unbounded)
+ * @msg_size: in: if not 0, every message must be exactly this long
+ * @mode: in: permission bits (MBOX_MODE_MASK)
+ * @policy: in: enum mbox_policy
+ * @id: out: the new mailbox's id, unique while the module is loaded
+ *
+ * The creating endpoint has the mailbox open to send and to receive.  A
+ * process-owned mailbox is destroyed when its creating endpoint is
+ * closed, and only that endpoint may receive from it.
+ */
+struct mbox_create {
+	__u32 size;
+	__u32 flags;
+	__u64 name;
+	__u32 capacity;
+	__u32 max_msg_size;
+	__u64 max_bytes;
+	__u32 msg_size;
+	__u32 mode;
+	__u32 policy;
+	__u32 id;
+};
+
+/* Open flags: the rights asked for (at least one). */
+#define MBOX_OPEN_SEND		_BITUL(2)
+#define MBOX_OPEN_RECV		_BITUL(3)
+
+/**
+ * struct mbox_open - MBOX_IOC_OPEN: open a mailbox on this endpoint
+ * @size: in: sizeof(struct mbox_open)
+ * @flags: in: MBOX_OPEN_SEND and/or MBOX_OPEN_RECV
+ * @id: in: the mailbox id, if @name is 0; out: the mailbox id
+ * @__reserved: must be 0
+ * @name: in: pointer to the NUL-terminated name to look up, or 0
+ */
+struct mbox_open {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 __reserved;
+	__u64 name;
+};
+
+/**
+ * struct mbox_id - MBOX_IOC_CLOSE and MBOX_IOC_DESTROY: name one mailbox
+ * @size: in: sizeof(struct mbox_id)
+ * @flags: in: must be 0
+ * @id: in: the mailbox id
+ * @__reserved: must be 0
+ */
+struct mbox_id {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 __reserved;
+};
+
+/* Set flags: which fields of struct mbox_set to apply. */
+#define MBOX_SET_UID		_BITUL(2)
+#define MBOX_SET_GID		_BITUL(3)
+#define MBOX_SET_MODE		_BITUL(4)
+
+/**
+ * struct mbox_set - MBOX_IOC_SET: change owner, group or mode
+ * @size: in: sizeof(struct mbox_set)
+ * @flags: in: MBOX_SET_*, at least one
+ * @id: in: the mailbox id
+ * @uid: in: new owner, in the caller's user namespace
+ * @gid: in: new group, in the caller's user namespace
+ * @mode: in: new permission bits
+ *
+ * Allowed to the owner or creator of a system-owned mailbox, and to
+ * CAP_IPC_OWNER; passing ownership to another user is how a system-owned
+ * mailbox changes hands.
+ */
+struct mbox_set {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+};
+
+/* Where a message goes to, or comes from. */
+enum mbox_addr {
+	MBOX_ADDR_MAILBOX	= 0,	/* a mailbox id open on this endpoint */
+	MBOX_ADDR_PID		= 1,	/* a process (direct link; reserved) */
+	MBOX_ADDR_PIDFD		= 2,	/* a pidfd (direct link; reserved) */
+};
+
+/* Send flags, with MBOX_NONBLOCK and MBOX_DEADLINE. */
+#define MBOX_SEND_SYNC		_BITUL(2)	/* wait until received */
+
+/**
+ * struct mbox_send - MBOX_IOC_SEND: send one message
+ * @size: in: sizeof(struct mbox_send)
+ * @flags: in: MBOX_SEND_SYNC, MBOX_NONBLOCK, MBOX_DEADLINE
+ * @addr: in: enum mbox_addr
+ * @to: in: mailbox id (or pid, pidfd)
+ * @buf: in: pointer to the message
+ * @len: in: its length in bytes
+ * @priority: in: 0..MBOX_PRIO_MAX, higher is received first
+ * @deadline_ns: in: with MBOX_DEADLINE, CLOCK_MONOTONIC time to give up
+ * @receiver_pid: out: with MBOX_SEND_SYNC, the process that received the
+ *	message, as seen from the sender's pid namespace (0 if not visible)
+ * @__pad: out: 0
+ *
+ * Asynchronous (default): returns once the message is queued, blocking
+ * only while the queue is full.  On a capacity-0 mailbox, a send completes
+ * only by hand-off to a receiver.  MBOX_SEND_SYNC returns once a receiver
+ * has the message.  A send that fails, however it fails, delivered
+ * nothing.
+ */
+struct mbox_send {
+	__u32 size;
+	__u32 flags;
+	__u32 addr;
+	__u32 to;
+	__u64 buf;
+	__u32 len;
+	__u32 priority;
+	__u64 deadline_ns;
+	__u32 receiver_pid;
+	__u32 __pad;
+};
+
+/* Receive flags, with MBOX_NONBLOCK and MBOX_DEADLINE. */
+#define MBOX_RECV_FROM		_BITUL(2)	/* only messages from @from_pid */
+
+/* Message flags, out in struct mbox_recv. */
+#define MBOX_MSG_SYNC		_BITUL(0)	/* the sender waits for it */
+
+/**
+ * struct mbox_recv - MBOX_IOC_RECV: receive one message
+ * @size: in: sizeof(struct mbox_recv)
+ * @flags: in: MBOX_RECV_FROM, MBOX_NONBLOCK, MBOX_DEADLINE
+ * @addr: in: enum mbox_addr (MBOX_ADDR_MAILBOX)
+ * @from: in: mailbox id
+ * @buf: in: pointer to the receive buffer
+ * @len: in: its size; out: the message's length, also when the buffer is
+ *	too small (EMSGSIZE, and the message stays queued)
+ * @from_pid: in: with MBOX_RECV_FROM, take only messages sent by this
+ *	process (a pid in the receiver's pid namespace)
+ * @deadline_ns: in: with MBOX_DEADLINE, CLOCK_MONOTONIC time to give up
+ * @priority: out: the message's priority
+ * @msg_flags: out: MBOX_MSG_*
+ * @sender_pid: out: the sending process, in the receiver's pid namespace
+ *	(0 if it is not visible there); stamped by the kernel
+ * @sender_uid: out: its effective uid, in the receiver's user namespace
+ * @sender_gid: out: its effective gid, in the receiver's user namespace
+ * @__pad: out: 0
+ * @token: out: reply token of a call (reserved), else 0
+ */
+struct mbox_recv {
+	__u32 size;
+	__u32 flags;
+	__u32 addr;
+	__u32 from;
+	__u64 buf;
+	__u32 len;
+	__u32 from_pid;
+	__u64 deadline_ns;
+	__u32 priority;
+	__u32 msg_flags;
+	__u32 sender_pid;
+	__u32 sender_uid;
+	__u32 sender_gid;
+	__u32 __pad;
+	__u64 token;
+};
+
 #define MBOX_IOC_VERSION	_IO(MBOX_IOCTL_TYPE, MBOX_CMD_VERSION)
+#define MBOX_IOC_CREATE		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_CREATE)
+#define MBOX_IOC_OPEN		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_OPEN)
+#define MBOX_IOC_CLOSE		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_CLOSE)
+#define MBOX_IOC_DESTROY	_IO(MBOX_IOCTL_TYPE, MBOX_CMD_DESTROY)
+#define MBOX_IOC_SET		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SET)
+#define MBOX_IOC_SEND		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SEND)
+#define MBOX_IOC_RECV		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_RECV)
 
 #endif /* _UAPI_LINUX_MBOX_H */

@@ -1,0 +1,784 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbox mailboxes: the registry of ids and names, create, open, close,
+ * destroy, permissions and sharing policies, and the send and receive
+ * ioctls on a mailbox.
+ *
+ * Locking:
+ *  - mbox_registry_lock (mutex) protects the id xarray, the name hash,
+ *    mbox_next_id and mbox_mailbox.registered.  A registered mailbox
+ *    holds one reference for the registry.
+ *  - mbox_mailbox.lock (spinlock) protects the mutable attributes (owner
+ *    uid/gid, mode), the open counts of the sharing policy, ->owner and
+ *    ->dead.
+ *  - The message queue has its own lock (msgq.c); the data path takes
+ *    only that one.
+ *  - An endpoint's ->lock (mutex) serializes open and close on it, and is
+ *    taken before the registry lock.
+ *
+ * Lifetime: a mailbox is freed when its last reference goes: the
+ * registry's (dropped by destroy), one per endpoint that has it open, one
+ * per ioctl working on it (so a task sleeping in send or receive keeps it
+ * alive).  Destroy kills the queue: sleepers wake with EIDRM.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/hashtable.h>
+#include <linux/ipc_namespace.h>
+#include <linux/module.h>
+#include <linux/nsproxy.h>
+#include <linux/proc_ns.h>
+#include <linux/overflow.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/stringhash.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "internal.h"
+
+static unsigned int max_msg_size = 1 << 20;
+module_param(max_msg_size, uint, 0644);
+MODULE_PARM_DESC(max_msg_size, "Ceiling of a mailbox's maximum message size (1 MiB)");
+
+static unsigned int default_msg_size = 8192;
+module_param(default_msg_size, uint, 0644);
+MODULE_PARM_DESC(default_msg_size, "Maximum message size of a mailbox created with 0 (8 KiB)");
+
+/**
+ * struct mbox_mailbox - a mailbox
+ * @id: its id, never reused while the module is loaded
+ * @name: its name (NUL-terminated), or NULL
+ * @ipc_ns: the IPC namespace it was created in, a counted reference
+ * @system: system-owned (else process-owned)
+ * @policy: enum mbox_policy
+ * @max_msg_size: longest message
+ * @msg_size: the only message length allowed, or 0
+ * @cuid: creator's effective uid
+ * @cgid: creator's effective gid
+ * @creator: the creator's accounting, charged one mailbox until destroy
+ * @ref: references, see the top of this file
+ * @name_node: in mbox_names (registry lock)
+ * @registered: in the registry (registry lock)
+ * @lock: protects the fields below it, but for @q
+ * @uid: owner
+ * @gid: group
+ * @mode: permission bits, MBOX_MODE_MASK
+ * @nr_open: endpoints that have it open
+ * @nr_recv: those of them that may receive
+ * @owner: process-owned: the owning endpoint, for comparison only;
+ *	NULL once destroyed
+ * @dead: destroyed
+ * @q: its messages and blocked tasks
+ *
+ * All but the fields under @lock are immutable after creation.
+ */
+struct mbox_mailbox {
+	u32 id;
+	char *name;
+	struct ipc_namespace *ipc_ns;
+	bool system;
+	u32 policy;
+	u32 max_msg_size;
+	u32 msg_size;
+	kuid_t cuid;
+	kgid_t cgid;
+	struct mbox_user *creator;
+	refcount_t ref;
+	struct hlist_node name_node;
+	bool registered;
+
+	spinlock_t lock;		/* the fields below */
+	kuid_t uid;
+	kgid_t gid;
+	u32 mode;
+	unsigned int nr_open;
+	unsigned int nr_recv;
+	struct mbox_endpoint *owner;
+	bool dead;
+
+	struct mbox_queue q;
+};
+
+static DEFINE_MUTEX(mbox_registry_lock);
+static DEFINE_XARRAY(mbox_ids);
+static DEFINE_HASHTABLE(mbox_names, 8);
+static u32 mbox_next_id = 1;
+
+static struct kmem_cache *mbox_mailbox_cache;
+
+/*
+ * put_ipc_ns() is not exported on every kernel mbox supports (6.1 lacks
+ * it); the namespace's own nsfs operation calls it.
+ */
+static void mbox_put_ipc_ns(struct ipc_namespace *ns)
+{
+#ifdef CONFIG_IPC_NS
+	ns->ns.ops->put(&ns->ns);
+#endif
+}
+
+static void mbox_get(struct mbox_mailbox *mb)
+{
+	refcount_inc(&mb->ref);
+}
+
+static void mbox_put(struct mbox_mailbox *mb)
+{
+	if (!refcount_dec_and_test(&mb->ref))
+		return;
+	WARN_ON_ONCE(mb->q.count || mb->q.prio_map);
+	mbox_user_put(mb->creator);
+	mbox_put_ipc_ns(mb->ipc_ns);
+	kfree(mb->name);
+	kmem_cache_free(mbox_mailbox_cache, mb);
+}
+
+/* Names */
+
+static u32 mbox_name_hash(const struct ipc_namespace *ns, const char *name)
+{
+	return full_name_hash(ns, name, strlen(name));
+}
+
+/* Copy a name from userspace and check its form; kfree() the result. */
+static char *mbox_name_copy(u64 uname)
+{
+	char *name;
+	long len;
+	int i;
+
+	name = kmalloc(MBOX_NAME_MAX + 1, GFP_KERNEL);
+	if (!name)
+		return ERR_PTR(-ENOMEM);
+	len = strncpy_from_user(name, u64_to_user_ptr(uname), MBOX_NAME_MAX + 1);
+	if (len < 0) {
+		kfree(name);
+		return ERR_PTR(len);
+	}
+	if (len > MBOX_NAME_MAX) {
+		kfree(name);
+		return ERR_PTR(-ENAMETOOLONG);
+	}
+	for (i = 0; i < len; i++)
+		if (name[i] < 0x21 || name[i] > 0x7e)
+			break;
+	if (len < 1 || name[0] != '/' || i < len) {
+		kfree(name);
+		return ERR_PTR(-EINVAL);
+	}
+	return name;
+}
+
+static struct mbox_mailbox *mbox_find_name(struct ipc_namespace *ns,
+					   const char *name)
+{
+	struct mbox_mailbox *mb;
+
+	lockdep_assert_held(&mbox_registry_lock);
+	hash_for_each_possible(mbox_names, mb, name_node, mbox_name_hash(ns, name))
+		if (mb->ipc_ns == ns && !strcmp(mb->name, name))
+			return mb;
+	return NULL;
+}
+
+/*
+ * Find a mailbox of the caller's IPC namespace by name (if @name) or id;
+ * a counted reference, or NULL.
+ */
+static struct mbox_mailbox *mbox_find(u32 id, const char *name)
+{
+	struct ipc_namespace *ns = current->nsproxy->ipc_ns;
+	struct mbox_mailbox *mb;
+
+	mutex_lock(&mbox_registry_lock);
+	if (name)
+		mb = mbox_find_name(ns, name);
+	else
+		mb = xa_load(&mbox_ids, id);
+	if (mb && mb->ipc_ns == ns)
+		mbox_get(mb);
+	else
+		mb = NULL;
+	mutex_unlock(&mbox_registry_lock);
+	return mb;
+}
+
+/* Permissions, as ipcperms() for System V IPC */
+
+static bool mbox_is_owner(struct mbox_mailbox *mb)
+{
+	kuid_t euid = current_euid();
+	bool owner;
+
+	spin_lock(&mb->lock);
+	owner = uid_eq(euid, mb->uid) || uid_eq(euid, mb->cuid);
+	spin_unlock(&mb->lock);
+	return owner || ns_capable(mb->ipc_ns->user_ns, CAP_IPC_OWNER);
+}
+
+static bool mbox_may(struct mbox_mailbox *mb, u32 rights)
+{
+	kuid_t euid = current_euid();
+	u32 granted;
+
+	spin_lock(&mb->lock);
+	granted = mb->mode;
+	if (uid_eq(euid, mb->uid) || uid_eq(euid, mb->cuid))
+		granted >>= 6;
+	else if (in_group_p(mb->gid) || in_group_p(mb->cgid))
+		granted >>= 3;
+	spin_unlock(&mb->lock);
+	return !(rights & ~granted) ||
+	       ns_capable(mb->ipc_ns->user_ns, CAP_IPC_OWNER);
+}
+
+/* Attaching mailboxes to endpoints */
+
+/* A queue's poll wake-up, forwarded to the endpoint's pollers. */
+static int mbox_attach_wake(wait_queue_entry_t *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	struct mbox_attach *att = container_of(wait, struct mbox_attach, wait);
+
+	if (wq_has_sleeper(&att->ep->poll_wq))
+		wake_up_poll(&att->ep->poll_wq, key_to_poll(key));
+	return 0;
+}
+
+/*
+ * Apply the sharing policy and count the endpoint in; mb->lock held.
+ * Returns 0 or -EPERM, -EBUSY, -ENOENT (destroyed meanwhile).
+ */
+static int mbox_admit(struct mbox_mailbox *mb, struct mbox_endpoint *ep,
+		      u32 rights)
+{
+	bool recv = rights & MBOX_RIGHT_RECV;
+
+	lockdep_assert_held(&mb->lock);
+	if (mb->dead)
+		return -ENOENT;
+	if (!mb->system && recv && mb->owner != ep)
+		return -EPERM;
+	if (mb->policy == MBOX_POLICY_EXCLUSIVE && recv && mb->nr_recv)
+		return -EBUSY;
+	if (mb->policy == MBOX_POLICY_PAIR && mb->nr_open >= 2)
+		return -EBUSY;
+	mb->nr_open++;
+	mb->nr_recv += recv;
+	return 0;
+}
+
+static void mbox_leave(struct mbox_mailbox *mb, u32 rights)
+{
+	spin_lock(&mb->lock);
+	mb->nr_open--;
+	mb->nr_recv -= !!(rights & MBOX_RIGHT_RECV);
+	spin_unlock(&mb->lock);
+}
+
+/*
+ * Open @mb on @ep with @rights, using @att (allocated by the caller, owned
+ * by the endpoint on success); ep->lock held.  Takes a reference on @mb.
+ */
+static int mbox_attach(struct mbox_endpoint *ep, struct mbox_mailbox *mb,
+		       struct mbox_attach *att, u32 rights)
+{
+	int ret;
+
+	lockdep_assert_held(&ep->lock);
+	if (xa_load(&ep->atts, mb->id))
+		return -EEXIST;
+	spin_lock(&mb->lock);
+	ret = mbox_admit(mb, ep, rights);
+	spin_unlock(&mb->lock);
+	if (ret)
+		return ret;
+
+	att->ep = ep;
+	att->mb = mb;
+	att->rights = rights;
+	init_waitqueue_func_entry(&att->wait, mbox_attach_wake);
+	ret = xa_insert(&ep->atts, mb->id, att, GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		mbox_leave(mb, rights);
+		return ret;
+	}
+	mbox_get(mb);
+	add_wait_queue(&mb->q.poll_wq, &att->wait);
+	return 0;
+}
+
+static void mbox_destroy(struct mbox_mailbox *mb);
+
+/* Undo mbox_attach() after the attachment left ep->atts; frees @att. */
+static void mbox_detach(struct mbox_endpoint *ep, struct mbox_attach *att)
+{
+	struct mbox_mailbox *mb = att->mb;
+	bool owner;
+
+	remove_wait_queue(&mb->q.poll_wq, &att->wait);
+	mbox_leave(mb, att->rights);
+	spin_lock(&mb->lock);
+	owner = mb->owner == ep;
+	spin_unlock(&mb->lock);
+	/* A process-owned mailbox ends with its owning endpoint. */
+	if (owner)
+		mbox_destroy(mb);
+	mbox_put(mb);
+	kfree(att);
+}
+
+/* Destroy */
+
+static void mbox_destroy(struct mbox_mailbox *mb)
+{
+	mutex_lock(&mbox_registry_lock);
+	if (!mb->registered) {
+		mutex_unlock(&mbox_registry_lock);
+		return;
+	}
+	mb->registered = false;
+	xa_erase(&mbox_ids, mb->id);
+	if (mb->name)
+		hash_del(&mb->name_node);
+	mutex_unlock(&mbox_registry_lock);
+
+	spin_lock(&mb->lock);
+	mb->dead = true;
+	mb->owner = NULL;
+	spin_unlock(&mb->lock);
+	mbox_queue_kill(&mb->q);
+	mbox_user_uncharge_mailbox(mb->creator);
+	mbox_put(mb);
+}
+
+/* Create */
+
+static int mbox_create_check(const struct mbox_create *c, u64 *max_bytes)
+{
+	u32 limit = READ_ONCE(max_msg_size);
+	u32 longest = c->msg_size ?: c->max_msg_size;
+
+	if (c->flags & ~MBOX_CREATE_SYSTEM || c->mode & ~MBOX_MODE_MASK ||
+	    c->policy > MBOX_POLICY_PAIR ||
+	    c->max_msg_size > limit || c->msg_size > c->max_msg_size)
+		return -EINVAL;
+
+	if (!c->capacity) {
+		*max_bytes = U64_MAX;
+	} else if (c->max_bytes) {
+		if (c->max_bytes < longest)
+			return -EINVAL;
+		*max_bytes = c->max_bytes;
+	} else if (c->capacity == MBOX_UNBOUNDED) {
+		*max_bytes = U64_MAX;
+	} else {
+		*max_bytes = (u64)c->capacity * c->max_msg_size;
+	}
+	return 0;
+}
+
+int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_create *c = arg;
+	struct mbox_mailbox *mb;
+	struct mbox_attach *att;
+	u64 max_bytes;
+	int ret;
+
+	/* A default size that the ceiling was lowered under follows it. */
+	if (!c->max_msg_size)
+		c->max_msg_size = min(READ_ONCE(default_msg_size),
+				      READ_ONCE(max_msg_size));
+	ret = mbox_create_check(c, &max_bytes);
+	if (ret)
+		return ret;
+
+	mb = kmem_cache_zalloc(mbox_mailbox_cache, GFP_KERNEL_ACCOUNT);
+	att = kzalloc(sizeof(*att), GFP_KERNEL_ACCOUNT);
+	if (!mb || !att) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	if (c->name) {
+		mb->name = mbox_name_copy(c->name);
+		if (IS_ERR(mb->name)) {
+			ret = PTR_ERR(mb->name);
+			mb->name = NULL;
+			goto free;
+		}
+	}
+	mb->creator = mbox_user_get(current_euid());
+	if (IS_ERR(mb->creator)) {
+		ret = PTR_ERR(mb->creator);
+		mb->creator = NULL;
+		goto free;
+	}
+	ret = mbox_user_charge_mailbox(mb->creator);
+	if (ret)
+		goto free;
+
+	mb->ipc_ns = get_ipc_ns(current->nsproxy->ipc_ns);
+	mb->system = c->flags & MBOX_CREATE_SYSTEM;
+	mb->policy = c->policy;
+	mb->max_msg_size = c->max_msg_size;
+	mb->msg_size = c->msg_size;
+	mb->cuid = current_euid();
+	mb->cgid = current_egid();
+	refcount_set(&mb->ref, 1);
+	spin_lock_init(&mb->lock);
+	mb->uid = mb->cuid;
+	mb->gid = mb->cgid;
+	mb->mode = c->mode;
+	mb->owner = mb->system ? NULL : ep;
+	mbox_queue_init(&mb->q, c->capacity, max_bytes);
+
+	mutex_lock(&ep->lock);
+	mutex_lock(&mbox_registry_lock);
+	if (mb->name && mbox_find_name(mb->ipc_ns, mb->name))
+		ret = -EEXIST;
+	else if (!mbox_next_id)
+		ret = -ENOSPC;	/* all 2^32 - 1 ids were used */
+	else
+		ret = xa_insert(&mbox_ids, mbox_next_id, mb, GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		mutex_unlock(&mbox_registry_lock);
+		mutex_unlock(&ep->lock);
+		mbox_user_uncharge_mailbox(mb->creator);
+		mbox_put(mb);
+		kfree(att);
+		return ret;
+	}
+	mb->id = mbox_next_id++;
+	mb->registered = true;
+	if (mb->name)
+		hash_add(mbox_names, &mb->name_node,
+			 mbox_name_hash(mb->ipc_ns, mb->name));
+	mutex_unlock(&mbox_registry_lock);
+
+	ret = mbox_attach(ep, mb, att, MBOX_RIGHT_SEND | MBOX_RIGHT_RECV);
+	mutex_unlock(&ep->lock);
+	if (ret) {
+		mbox_destroy(mb);
+		kfree(att);
+		return ret;
+	}
+	c->id = mb->id;
+	return 0;
+
+free:
+	if (mb && mb->creator)
+		mbox_user_put(mb->creator);
+	if (mb)
+		kfree(mb->name);
+	kmem_cache_free(mbox_mailbox_cache, mb);
+	kfree(att);
+	return ret;
+}
+
+/* Open, close, destroy, set */
+
+int mbox_ioc_open(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_open *o = arg;
+	struct mbox_mailbox *mb;
+	struct mbox_attach *att;
+	char *name = NULL;
+	u32 rights = 0;
+	int ret;
+
+	if (o->flags & ~(MBOX_OPEN_SEND | MBOX_OPEN_RECV) || o->__reserved)
+		return -EINVAL;
+	if (o->flags & MBOX_OPEN_SEND)
+		rights |= MBOX_RIGHT_SEND;
+	if (o->flags & MBOX_OPEN_RECV)
+		rights |= MBOX_RIGHT_RECV;
+	if (!rights)
+		return -EINVAL;
+	if (o->name) {
+		name = mbox_name_copy(o->name);
+		if (IS_ERR(name))
+			return PTR_ERR(name);
+	}
+
+	mb = mbox_find(o->id, name);
+	kfree(name);
+	if (!mb)
+		return -ENOENT;
+	ret = -EACCES;
+	if (!mbox_may(mb, rights))
+		goto put;
+	ret = -ENOMEM;
+	att = kzalloc(sizeof(*att), GFP_KERNEL_ACCOUNT);
+	if (!att)
+		goto put;
+
+	mutex_lock(&ep->lock);
+	ret = mbox_attach(ep, mb, att, rights);
+	mutex_unlock(&ep->lock);
+	if (ret)
+		kfree(att);
+	else
+		o->id = mb->id;
+put:
+	mbox_put(mb);
+	return ret;
+}
+
+int mbox_ioc_close(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_id *c = arg;
+	struct mbox_attach *att;
+
+	if (c->flags || c->__reserved)
+		return -EINVAL;
+	mutex_lock(&ep->lock);
+	att = xa_erase(&ep->atts, c->id);
+	if (att)
+		mbox_detach(ep, att);
+	mutex_unlock(&ep->lock);
+	return att ? 0 : -EBADF;
+}
+
+/* The endpoint is going away: close everything it has open. */
+void mbox_endpoint_close_all(struct mbox_endpoint *ep)
+{
+	struct mbox_attach *att;
+	unsigned long id;
+
+	mutex_lock(&ep->lock);
+	xa_for_each(&ep->atts, id, att) {
+		xa_erase(&ep->atts, id);
+		mbox_detach(ep, att);
+	}
+	mutex_unlock(&ep->lock);
+}
+
+int mbox_ioc_destroy(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_id *d = arg;
+	struct mbox_mailbox *mb;
+	int ret = 0;
+
+	if (d->flags || d->__reserved)
+		return -EINVAL;
+	mb = mbox_find(d->id, NULL);
+	if (!mb)
+		return -ENOENT;
+	if (mbox_is_owner(mb))
+		mbox_destroy(mb);
+	else
+		ret = -EPERM;
+	mbox_put(mb);
+	return ret;
+}
+
+int mbox_ioc_set(struct mbox_endpoint *ep, void *arg)
+{
+	const u32 all = MBOX_SET_UID | MBOX_SET_GID | MBOX_SET_MODE;
+	struct mbox_set *s = arg;
+	struct mbox_mailbox *mb;
+	kuid_t uid;
+	kgid_t gid;
+	int ret = 0;
+
+	if (!s->flags || s->flags & ~all)
+		return -EINVAL;
+	uid = make_kuid(current_user_ns(), s->uid);
+	gid = make_kgid(current_user_ns(), s->gid);
+	if ((s->flags & MBOX_SET_UID && !uid_valid(uid)) ||
+	    (s->flags & MBOX_SET_GID && !gid_valid(gid)) ||
+	    (s->flags & MBOX_SET_MODE && s->mode & ~MBOX_MODE_MASK))
+		return -EINVAL;
+
+	mb = mbox_find(s->id, NULL);
+	if (!mb)
+		return -ENOENT;
+	if (mbox_is_owner(mb)) {
+		spin_lock(&mb->lock);
+		if (s->flags & MBOX_SET_UID)
+			mb->uid = uid;
+		if (s->flags & MBOX_SET_GID)
+			mb->gid = gid;
+		if (s->flags & MBOX_SET_MODE)
+			mb->mode = s->mode;
+		spin_unlock(&mb->lock);
+	} else {
+		ret = -EPERM;
+	}
+	mbox_put(mb);
+	return ret;
+}
+
+/* Send and receive */
+
+/* The mailbox @id open on @ep with @right: a counted reference, or NULL. */
+static struct mbox_mailbox *mbox_lookup(struct mbox_endpoint *ep, u32 id,
+					u32 right)
+{
+	struct mbox_mailbox *mb = NULL;
+	struct mbox_attach *att;
+
+	xa_lock(&ep->atts);
+	att = xa_load(&ep->atts, id);
+	if (att && att->rights & right) {
+		mb = att->mb;
+		mbox_get(mb);
+	}
+	xa_unlock(&ep->atts);
+	return mb;
+}
+
+/* Decode MBOX_NONBLOCK and MBOX_DEADLINE (and the file's O_NONBLOCK). */
+static int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
+			   u32 flags, u64 deadline_ns)
+{
+	if ((flags & MBOX_NONBLOCK) && (flags & MBOX_DEADLINE))
+		return -EINVAL;
+	blk->nonblock = (flags & MBOX_NONBLOCK) ||
+			(READ_ONCE(ep->file->f_flags) & O_NONBLOCK);
+	blk->has_deadline = flags & MBOX_DEADLINE;
+	blk->deadline = ns_to_ktime(min_t(u64, deadline_ns, KTIME_MAX));
+	return 0;
+}
+
+/* The address kinds of send and receive that are not mailboxes. */
+static int mbox_addr_check(u32 addr)
+{
+	if (addr == MBOX_ADDR_MAILBOX)
+		return 0;
+	if (addr == MBOX_ADDR_PID || addr == MBOX_ADDR_PIDFD)
+		return -EOPNOTSUPP;
+	return -EINVAL;
+}
+
+int mbox_ioc_send(struct mbox_endpoint *ep, void *arg)
+{
+	const u32 known = MBOX_NONBLOCK | MBOX_DEADLINE | MBOX_SEND_SYNC;
+	struct mbox_send *s = arg;
+	struct pid *receiver = NULL;
+	struct mbox_mailbox *mb;
+	struct mbox_block blk;
+	struct mbox_msg *msg;
+	int ret;
+
+	s->receiver_pid = 0;
+	s->__pad = 0;
+	if (s->flags & ~known || s->priority > MBOX_PRIO_MAX)
+		return -EINVAL;
+	ret = mbox_block_init(&blk, ep, s->flags, s->deadline_ns);
+	if (!ret)
+		ret = mbox_addr_check(s->addr);
+	if (ret)
+		return ret;
+
+	mb = mbox_lookup(ep, s->to, MBOX_RIGHT_SEND);
+	if (!mb)
+		return -EBADF;
+	ret = -EMSGSIZE;
+	if (s->len > mb->max_msg_size || (mb->msg_size && s->len != mb->msg_size))
+		goto put;
+
+	msg = mbox_msg_alloc(u64_to_user_ptr(s->buf), s->len, s->priority);
+	if (IS_ERR(msg)) {
+		ret = PTR_ERR(msg);
+		goto put;
+	}
+	ret = mbox_queue_send(&mb->q, msg, s->flags & MBOX_SEND_SYNC, &blk,
+			      &receiver);
+	if (receiver) {
+		s->receiver_pid = pid_vnr(receiver);
+		put_pid(receiver);
+	}
+put:
+	mbox_put(mb);
+	return ret;
+}
+
+int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
+{
+	const u32 known = MBOX_NONBLOCK | MBOX_DEADLINE | MBOX_RECV_FROM;
+	struct mbox_recv *r = arg;
+	struct mbox_recv_req req = {};
+	struct mbox_mailbox *mb;
+	struct mbox_block blk;
+	int ret;
+
+	r->priority = 0;
+	r->msg_flags = 0;
+	r->sender_pid = 0;
+	r->sender_uid = 0;
+	r->sender_gid = 0;
+	r->__pad = 0;
+	r->token = 0;
+	if (r->flags & ~known || !(r->flags & MBOX_RECV_FROM) != !r->from_pid)
+		return -EINVAL;
+	ret = mbox_block_init(&blk, ep, r->flags, r->deadline_ns);
+	if (!ret)
+		ret = mbox_addr_check(r->addr);
+	if (ret)
+		return ret;
+
+	mb = mbox_lookup(ep, r->from, MBOX_RIGHT_RECV);
+	if (!mb)
+		return -EBADF;
+	if (r->flags & MBOX_RECV_FROM) {
+		req.from = find_get_pid(r->from_pid);
+		ret = -ESRCH;
+		if (!req.from)
+			goto put;
+	}
+	req.buf = u64_to_user_ptr(r->buf);
+	req.len = r->len;
+	ret = mbox_queue_recv(&mb->q, &req, &blk);
+	r->len = req.len;
+	if (!ret) {
+		r->priority = req.prio;
+		r->msg_flags = req.msg_flags;
+		r->sender_pid = pid_vnr(req.sender);
+		r->sender_uid = from_kuid_munged(current_user_ns(), req.uid);
+		r->sender_gid = from_kgid_munged(current_user_ns(), req.gid);
+		put_pid(req.sender);
+	}
+	put_pid(req.from);
+put:
+	mbox_put(mb);
+	return ret;
+}
+
+__poll_t mbox_attach_poll(struct mbox_attach *att)
+{
+	return mbox_queue_poll(&att->mb->q, att->rights & MBOX_RIGHT_SEND,
+			       att->rights & MBOX_RIGHT_RECV);
+}
+
+/* Module load and unload */
+
+int mbox_registry_init(void)
+{
+	mbox_mailbox_cache = KMEM_CACHE(mbox_mailbox, SLAB_ACCOUNT);
+	return mbox_mailbox_cache ? 0 : -ENOMEM;
+}
+
+/* Every endpoint is closed: destroy the system-owned mailboxes left. */
+void mbox_registry_exit(void)
+{
+	struct mbox_mailbox *mb;
+	unsigned long id = 0;
+
+	for (;;) {
+		mutex_lock(&mbox_registry_lock);
+		mb = xa_find(&mbox_ids, &id, ULONG_MAX, XA_PRESENT);
+		if (mb)
+			mbox_get(mb);
+		mutex_unlock(&mbox_registry_lock);
+		if (!mb)
+			break;
+		mbox_destroy(mb);
+		mbox_put(mb);
+	}
+	kmem_cache_destroy(mbox_mailbox_cache);
+}

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbox message queues: send, receive and the hand-off between them.
+ *
+ * A queue holds messages by priority (one FIFO per priority, a bitmap of
+ * the non-empty ones) and two FIFOs of blocked tasks: receivers waiting
+ * for a message and senders waiting for room.  Everything is protected by
+ * the queue's spinlock; user memory is only touched outside it.
+ *
+ * Send: the message is allocated and copied in before the lock is taken.
+ * Under the lock it goes, in this order, (1) straight to the first blocked
+ * receiver that wants it (pipelined hand-off, as in ipc/mqueue.c), (2) into
+ * the queue if there is room, (3) nowhere yet: the sender blocks.  On a
+ * capacity-0 queue (rendezvous) step 2 never has room: a blocked sender's
+ * message is queued uncounted as an "offer" that receivers take, and the
+ * sender waits until one does.  A synchronous sender always waits until
+ * its message is received.
+ *
+ * Receive: under the lock the receiver takes the best message (highest
+ * priority, oldest) or blocks.  Taking a message only *reserves* it: it
+ * leaves the queue but still counts against the capacity and its sender
+ * still waits.  The receiver copies it out without the lock, then commits
+ * (the message is received: room is freed, blocked senders move in, a
+ * synchronous sender learns who received it) or, if the copy faulted,
+ * puts it back in its place.  So a message is never lost by a bad buffer
+ * and never seen by two receivers.
+ *
+ * Waiting: a blocked task sleeps on a struct mbox_waiter on its own stack,
+ * linked into the queue.  The task that completes the wait sets
+ * waiter->state with release semantics and wakes the sleeper, both under
+ * the queue lock.  The sleeper reads the state with acquire semantics,
+ * and always takes the queue lock once more before its waiter goes out of
+ * scope, so the waker is done with it.  A sleeper interrupted by a signal
+ * or its deadline takes the lock and either unlinks itself (nothing
+ * happened) or finds it was completed meanwhile (the result wins).
+ *
+ * A synchronous sender interrupted while a receiver is copying its message
+ * out cannot know yet whether it was delivered; it waits, uninterruptibly,
+ * for that receiver's commit or put-back (one copy_to_user).
+ *
+ * Pollers: every change that may turn EPOLLIN, EPOLLOUT or EPOLLHUP on is
+ * announced on q->poll_wq after the lock is dropped.
+ *
+ * Lock order: the queue lock nests inside nothing of mbox's own; it may
+ * be held while taking a wait queue's lock (wake_up_process).
+ */
+#include <linux/bitops.h>
+#include <linux/cred.h>
+#include <linux/hrtimer.h>
+#include <linux/overflow.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+#include "msgq.h"
+
+enum mbox_wait_state {
+	MBOX_WAITING,
+	MBOX_WAIT_DONE,		/* receiver: has a message; sender: received */
+	MBOX_WAIT_SENT,		/* asynchronous sender: queued or handed off */
+	MBOX_WAIT_TOO_SMALL,	/* receiver: the message needs ->len bytes */
+	MBOX_WAIT_CANCELLED,	/* sender: message put back after cancel */
+	MBOX_WAIT_DEAD,		/* the queue was killed */
+};
+
+/**
+ * struct mbox_waiter - a task blocked on a queue, on that task's stack
+ * @node: in mbox_queue.receivers or .senders while blocked there
+ * @task: the sleeping task
+ * @state: enum mbox_wait_state, written under the queue lock
+ * @msg: receiver: the message handed to it; sender: its message while
+ *	the sender still owns it (blocked for room, or cancelled)
+ * @len: receiver: its buffer size; on MBOX_WAIT_TOO_SMALL the length
+ *	needed
+ * @from: receiver: only messages of this sender, or NULL
+ * @sync: sender: wait until received, not only queued
+ * @cancel: sender: gave up while its message was being copied out
+ * @peer: sender: the receiving process, a counted reference
+ */
+struct mbox_waiter {
+	struct list_head node;
+	struct task_struct *task;
+	int state;
+	struct mbox_msg *msg;
+	u32 len;
+	struct pid *from;
+	bool sync;
+	bool cancel;
+	struct pid *peer;
+};
+
+void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes)
+{
+	int p;
+
+	spin_lock_init(&q->lock);
+	for (p = 0; p <= MBOX_PRIO_MAX; p++)
+		INIT_LIST_HEAD(&q->prio[p]);
+	q->prio_map = 0;
+	q->count = 0;
+	q->bytes = 0;
+	q->seq = 0;
+	INIT_LIST_HEAD(&q->receivers);
+	INIT_LIST_HEAD(&q->senders);
+	q->dead = false;
+	q->capacity = capacity;
+	q->max_bytes = max_bytes;
+	init_waitqueue_head(&q->poll_wq);
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_queue_init);
+
+/* Messages */
+
+struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio)
+{
+	struct mbox_msg *msg;
+	int ret;
+
+	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
+	if (!msg)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(msg->data, buf, len)) {
+		kvfree(msg);
+		return ERR_PTR(-EFAULT);
+	}
+	msg->user = mbox_user_get(current_euid());
+	if (IS_ERR(msg->user)) {
+		ret = PTR_ERR(msg->user);
+		kvfree(msg);
+		return ERR_PTR(ret);
+	}
+	ret = mbox_user_charge_bytes(msg->user, len);
+	if (ret) {
+		mbox_user_put(msg->user);
+		kvfree(msg);
+		return ERR_PTR(ret);
+	}
+	INIT_LIST_HEAD(&msg->node);
+	msg->seq = 0;
+	msg->waiter = NULL;
+	msg->counted = false;
+	msg->reserved = false;
+	msg->len = len;
+	msg->prio = prio;
+	msg->sender = get_pid(task_tgid(current));
+	msg->uid = current_euid();
+	msg->gid = current_egid();
+	return msg;
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_msg_alloc);
+
+void mbox_msg_free(struct mbox_msg *msg)
+{
+	if (!msg)
+		return;
+	mbox_user_uncharge_bytes(msg->user, msg->len);
+	mbox_user_put(msg->user);
+	put_pid(msg->sender);
+	kvfree(msg);
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_msg_free);
+
+/* Queue primitives, all under q->lock */
+
+static bool mbox_room(const struct mbox_queue *q, const struct mbox_msg *msg)
+{
+	return q->count < q->capacity && q->bytes + msg->len <= q->max_bytes;
+}
+
+static void mbox_link(struct mbox_queue *q, struct mbox_msg *msg)
+{
+	struct list_head *head = &q->prio[msg->prio];
+	struct mbox_msg *pos;
+
+	/* In sending order: at the tail, unless a message is put back. */
+	list_for_each_entry_reverse(pos, head, node)
+		if (pos->seq < msg->seq)
+			break;
+	list_add(&msg->node, &pos->node);
+	__set_bit(msg->prio, &q->prio_map);
+}
+
+static void mbox_unlink(struct mbox_queue *q, struct mbox_msg *msg)
+{
+	list_del_init(&msg->node);
+	if (list_empty(&q->prio[msg->prio]))
+		__clear_bit(msg->prio, &q->prio_map);
+}
+
+static void mbox_count(struct mbox_queue *q, struct mbox_msg *msg)
+{
+	if (!msg->counted) {
+		q->count++;
+		q->bytes += msg->len;
+		msg->counted = true;
+	}
+}
+
+static void mbox_uncount(struct mbox_queue *q, struct mbox_msg *msg)
+{
+	if (msg->counted) {
+		q->count--;
+		q->bytes -= msg->len;
+		msg->counted = false;
+	}
+}
+
+static void mbox_wake(struct mbox_waiter *w, int state)
+{
+	/* Pairs with smp_load_acquire() in mbox_wait(). */
+	smp_store_release(&w->state, state);
+	wake_up_process(w->task);
+}
+
+static bool mbox_wants(struct pid *from, const struct mbox_msg *msg)
+{
+	return !from || from == msg->sender;
+}
+
+/*
+ * Give @msg to the first blocked receiver that wants it.  Receivers whose
+ * buffer is too small are woken with the length they need.  Returns true
+ * if a receiver now holds @msg (reserved, not counted).
+ */
+static bool mbox_handoff(struct mbox_queue *q, struct mbox_msg *msg)
+{
+	struct mbox_waiter *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, &q->receivers, node) {
+		if (!mbox_wants(w->from, msg))
+			continue;
+		list_del(&w->node);
+		if (w->len < msg->len) {
+			w->len = msg->len;
+			mbox_wake(w, MBOX_WAIT_TOO_SMALL);
+			continue;
+		}
+		msg->reserved = true;
+		w->msg = msg;
+		mbox_wake(w, MBOX_WAIT_DONE);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Move a message into the queue or to a receiver.  @w is its blocked
+ * sender, if any: an asynchronous one is done once the message is
+ * accepted, a synchronous one keeps waiting for the receive.
+ */
+static void mbox_accept(struct mbox_queue *q, struct mbox_msg *msg,
+			struct mbox_waiter *w, bool counted)
+{
+	if (w && w->sync)
+		msg->waiter = w;
+	if (!mbox_handoff(q, msg)) {
+		mbox_link(q, msg);
+		if (counted)
+			mbox_count(q, msg);
+	}
+	if (w && !w->sync)
+		mbox_wake(w, MBOX_WAIT_SENT);
+}
+
+/* Room was freed: let blocked senders in, in the order they came. */
+static void mbox_admit_senders(struct mbox_queue *q)
+{
+	struct mbox_waiter *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, &q->senders, node) {
+		if (!mbox_room(q, w->msg))
+			break;
+		list_del(&w->node);
+		mbox_accept(q, w->msg, w, true);
+		w->msg = NULL;
+	}
+}
+
+/* The best message for a receiver: highest priority, oldest, wanted. */
+static struct mbox_msg *mbox_find(struct mbox_queue *q, struct pid *from)
+{
+	struct mbox_msg *msg;
+	struct mbox_waiter *w;
+	int p;
+
+	for (p = MBOX_PRIO_MAX; p >= 0; p--) {
+		if (!test_bit(p, &q->prio_map))
+			continue;
+		list_for_each_entry(msg, &q->prio[p], node)
+			if (mbox_wants(from, msg))
+				return msg;
+	}
+	/*
+	 * A selective receiver may want a message whose sender still waits
+	 * for room behind a queue full of others: it must not wait forever.
+	 */
+	if (from)
+		list_for_each_entry(w, &q->senders, node)
+			if (mbox_wants(from, w->msg))
+				return w->msg;
+	return NULL;
+}
+
+/* Take @msg, found by mbox_find(), for a receiver: it is now reserved. */
+static void mbox_take(struct mbox_queue *q, struct mbox_msg *msg)
+{
+	struct mbox_waiter *w;
+
+	if (!list_empty(&msg->node)) {
+		mbox_unlink(q, msg);
+	} else {
+		/* Still with its sender blocked for room (selective receive). */
+		list_for_each_entry(w, &q->senders, node)
+			if (w->msg == msg)
+				break;
+		list_del(&w->node);
+		w->msg = NULL;
+		if (w->sync)
+			msg->waiter = w;
+		else
+			mbox_wake(w, MBOX_WAIT_SENT);
+	}
+	msg->reserved = true;
+}
+
+/*
+ * A receiver is done with a reserved message: @received says whether it
+ * was copied out.  Returns the message if the caller must free it.
+ */
+static struct mbox_msg *mbox_settle(struct mbox_queue *q, struct mbox_msg *msg,
+				    bool received)
+{
+	struct mbox_waiter *w = msg->waiter;
+
+	msg->reserved = false;
+	if (received || q->dead) {
+		mbox_uncount(q, msg);
+		mbox_admit_senders(q);
+		if (w && received)
+			w->peer = get_pid(task_tgid(current));
+		if (w)
+			mbox_wake(w, received ? MBOX_WAIT_DONE : MBOX_WAIT_DEAD);
+		return msg;
+	}
+	if (w && w->cancel) {
+		/* Its sender gave up meanwhile: the message goes back to it. */
+		mbox_uncount(q, msg);
+		msg->waiter = NULL;
+		w->msg = msg;
+		mbox_admit_senders(q);
+		mbox_wake(w, MBOX_WAIT_CANCELLED);
+		return NULL;
+	}
+	/*
+	 * Back in its place (by sequence), or to another receiver.  A message
+	 * no sender waits for counts, even if that briefly overfills the
+	 * queue: it was accepted before.
+	 */
+	if (!mbox_handoff(q, msg)) {
+		mbox_link(q, msg);
+		if (!w)
+			mbox_count(q, msg);
+	}
+	return NULL;
+}
+
+static void mbox_notify(struct mbox_queue *q, __poll_t mask)
+{
+	if (mask && wq_has_sleeper(&q->poll_wq))
+		wake_up_poll(&q->poll_wq, mask);
+}
+
+/*
+ * Sleep until the waiter is completed, a signal comes or the deadline
+ * passes.  The caller then takes the queue lock to see which.
+ */
+static int mbox_wait(struct mbox_waiter *w, const struct mbox_block *blk)
+{
+	ktime_t deadline = blk->deadline;
+	int ret = 0;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* Pairs with smp_store_release() in mbox_wake(). */
+		if (smp_load_acquire(&w->state) != MBOX_WAITING)
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		if (!blk->has_deadline) {
+			schedule();
+			continue;
+		}
+		if (!schedule_hrtimeout_range_clock(&deadline,
+						    current->timer_slack_ns,
+						    HRTIMER_MODE_ABS,
+						    CLOCK_MONOTONIC)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	__set_current_state(TASK_RUNNING);
+	return ret;
+}
+
+/* Called and returns with q->lock held: wait out a receiver's copy. */
+static void mbox_wait_settled(struct mbox_queue *q, struct mbox_waiter *w)
+	__must_hold(&q->lock)
+{
+	while (w->state == MBOX_WAITING) {
+		set_current_state(TASK_UNINTERRUPTIBLE);
+		spin_unlock(&q->lock);
+		schedule();
+		spin_lock(&q->lock);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+/**
+ * mbox_queue_send - send a message through a queue
+ * @q: the queue
+ * @msg: from mbox_msg_alloc(); the queue owns it from now on
+ * @sync: wait until a receiver has it
+ * @blk: how to wait
+ * @receiver: with @sync, set to the receiving process (a counted
+ *	reference) on success
+ *
+ * Return: 0, or -EIDRM, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS.  On error the
+ * message was not delivered to anyone and is freed.
+ */
+int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
+		    const struct mbox_block *blk, struct pid **receiver)
+{
+	struct mbox_waiter w = {
+		.task = current,
+		.state = MBOX_WAITING,
+		.sync = sync,
+	};
+	__poll_t notify = EPOLLIN | EPOLLRDNORM;
+	int ret;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		ret = -EIDRM;
+		goto fail;
+	}
+	msg->seq = q->seq++;
+	if (mbox_handoff(q, msg)) {
+		notify = 0;
+		if (!sync)
+			goto sent;
+		msg->waiter = &w;
+	} else if (mbox_room(q, msg)) {
+		mbox_link(q, msg);
+		mbox_count(q, msg);
+		if (!sync)
+			goto sent;
+		msg->waiter = &w;
+	} else if (blk->nonblock) {
+		ret = -EAGAIN;
+		goto fail;
+	} else if (!q->capacity) {
+		/* Rendezvous: offered to receivers while the sender waits. */
+		msg->waiter = &w;
+		mbox_link(q, msg);
+	} else {
+		w.msg = msg;
+		list_add_tail(&w.node, &q->senders);
+		notify = 0;
+	}
+	spin_unlock(&q->lock);
+	mbox_notify(q, notify);
+
+	ret = mbox_wait(&w, blk);
+
+	spin_lock(&q->lock);
+	notify = 0;
+	if (w.state == MBOX_WAITING) {
+		/* Interrupted or timed out: withdraw the message, if we can. */
+		if (w.msg) {
+			list_del(&w.node);
+		} else if (msg->reserved) {
+			w.cancel = true;
+			mbox_wait_settled(q, &w);
+		} else {
+			mbox_unlink(q, msg);
+			mbox_uncount(q, msg);
+			msg->waiter = NULL;
+			w.msg = msg;
+			mbox_admit_senders(q);
+			notify = EPOLLOUT | EPOLLWRNORM;
+		}
+	}
+	switch (w.state) {
+	case MBOX_WAIT_DONE:
+		*receiver = w.peer;
+		fallthrough;
+	case MBOX_WAIT_SENT:
+		ret = 0;
+		break;
+	case MBOX_WAIT_DEAD:
+		ret = -EIDRM;
+		break;
+	}
+	spin_unlock(&q->lock);
+	mbox_notify(q, notify);
+	/* Still ours: it was not delivered. */
+	mbox_msg_free(w.msg);
+	return ret;
+
+sent:
+	spin_unlock(&q->lock);
+	mbox_notify(q, notify);
+	return 0;
+fail:
+	spin_unlock(&q->lock);
+	mbox_msg_free(msg);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_queue_send);
+
+/**
+ * mbox_queue_recv - receive a message from a queue
+ * @q: the queue
+ * @req: where to copy it, what to accept; filled in on success
+ * @blk: how to wait
+ *
+ * Return: 0, or -EIDRM, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS, -EMSGSIZE
+ * (req->len set to the length needed), -EFAULT.  On error no message was
+ * taken.
+ */
+int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
+		    const struct mbox_block *blk)
+{
+	struct mbox_waiter w = {
+		.task = current,
+		.state = MBOX_WAITING,
+		.len = req->len,
+		.from = req->from,
+	};
+	struct mbox_msg *msg;
+	bool sync;
+	int ret = 0;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		ret = -EIDRM;
+		goto unlock;
+	}
+	msg = mbox_find(q, req->from);
+	if (msg) {
+		if (msg->len > req->len) {
+			req->len = msg->len;
+			ret = -EMSGSIZE;
+			goto unlock;
+		}
+		mbox_take(q, msg);
+	} else if (blk->nonblock) {
+		ret = -EAGAIN;
+		goto unlock;
+	} else {
+		list_add_tail(&w.node, &q->receivers);
+		spin_unlock(&q->lock);
+		/* On a rendezvous queue, a waiting receiver lets a send in. */
+		if (!q->capacity)
+			mbox_notify(q, EPOLLOUT | EPOLLWRNORM);
+
+		ret = mbox_wait(&w, blk);
+
+		spin_lock(&q->lock);
+		switch (w.state) {
+		case MBOX_WAITING:
+			list_del(&w.node);
+			goto unlock;
+		case MBOX_WAIT_TOO_SMALL:
+			req->len = w.len;
+			ret = -EMSGSIZE;
+			goto unlock;
+		case MBOX_WAIT_DEAD:
+			ret = -EIDRM;
+			goto unlock;
+		}
+		msg = w.msg;
+		ret = 0;
+	}
+	sync = msg->waiter;
+	spin_unlock(&q->lock);
+
+	if (copy_to_user(req->buf, msg->data, msg->len)) {
+		ret = -EFAULT;
+	} else {
+		req->len = msg->len;
+		req->prio = msg->prio;
+		req->msg_flags = sync ? MBOX_MSG_SYNC : 0;
+		req->sender = get_pid(msg->sender);
+		req->uid = msg->uid;
+		req->gid = msg->gid;
+	}
+
+	spin_lock(&q->lock);
+	msg = mbox_settle(q, msg, ret == 0);
+	spin_unlock(&q->lock);
+	mbox_notify(q, ret ? EPOLLIN | EPOLLRDNORM : EPOLLOUT | EPOLLWRNORM);
+	mbox_msg_free(msg);
+	return ret;
+
+unlock:
+	spin_unlock(&q->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_queue_recv);
+
+/**
+ * mbox_queue_kill - end a queue: blocked tasks and later calls get EIDRM
+ * @q: the queue
+ *
+ * Queued messages are freed; messages being copied out by a receiver are
+ * settled by that receiver.
+ */
+void mbox_queue_kill(struct mbox_queue *q)
+{
+	struct mbox_waiter *w, *wt;
+	struct mbox_msg *msg, *mt;
+	LIST_HEAD(doomed);
+	int p;
+
+	spin_lock(&q->lock);
+	q->dead = true;
+	list_for_each_entry_safe(w, wt, &q->receivers, node) {
+		list_del(&w->node);
+		mbox_wake(w, MBOX_WAIT_DEAD);
+	}
+	/* Blocked senders still own their messages and free them. */
+	list_for_each_entry_safe(w, wt, &q->senders, node) {
+		list_del(&w->node);
+		mbox_wake(w, MBOX_WAIT_DEAD);
+	}
+	for (p = 0; p <= MBOX_PRIO_MAX; p++) {
+		list_for_each_entry_safe(msg, mt, &q->prio[p], node) {
+			mbox_unlink(q, msg);
+			mbox_uncount(q, msg);
+			if (msg->waiter)
+				mbox_wake(msg->waiter, MBOX_WAIT_DEAD);
+			list_add_tail(&msg->node, &doomed);
+		}
+	}
+	spin_unlock(&q->lock);
+	wake_up_poll(&q->poll_wq, EPOLLHUP | EPOLLIN | EPOLLOUT);
+	list_for_each_entry_safe(msg, mt, &doomed, node)
+		mbox_msg_free(msg);
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_queue_kill);
+
+/* What poll reports for one queue. */
+__poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv)
+{
+	__poll_t mask = 0;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		mask = EPOLLHUP;
+	} else {
+		if (recv && q->prio_map)
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (send && (q->capacity ?
+			     q->count < q->capacity && q->bytes < q->max_bytes :
+			     !list_empty(&q->receivers)))
+			mask |= EPOLLOUT | EPOLLWRNORM;
+	}
+	spin_unlock(&q->lock);
+	return mask;
+}

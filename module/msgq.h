@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mbox message queues: the data path shared by mailboxes (and, later,
+ * direct links).  See msgq.c for the locking and hand-off rules.
+ */
+#ifndef _MBOX_MSGQ_H
+#define _MBOX_MSGQ_H
+
+#include <linux/list.h>
+#include <linux/pid.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/mbox.h>
+
+struct mbox_user;
+struct mbox_waiter;
+
+/**
+ * struct mbox_msg - one message, from its send until it is received
+ * @node: in mbox_queue.prio[@prio] while queued (protected by the queue lock)
+ * @seq: sending order within the queue, set at send (under the queue lock)
+ * @waiter: the sender blocked until this message is received (synchronous
+ *	send, capacity 0), or NULL (protected by the queue lock)
+ * @counted: counts in mbox_queue.count and .bytes (queue lock)
+ * @reserved: taken by a receiver that is copying it out; not in the
+ *	queue, not yet received (queue lock)
+ * @len: payload length
+ * @prio: priority, 0..MBOX_PRIO_MAX
+ * @sender: the sending process (thread-group pid), a counted reference
+ * @uid: the sender's effective uid, stamped at send
+ * @gid: the sender's effective gid, stamped at send
+ * @user: the user @len bytes are charged to, a counted reference
+ * @data: payload
+ *
+ * Immutable after the send but for the fields marked with the queue lock.
+ */
+struct mbox_msg {
+	struct list_head node;
+	u64 seq;
+	struct mbox_waiter *waiter;
+	bool counted;
+	bool reserved;
+	u32 len;
+	u32 prio;
+	struct pid *sender;
+	kuid_t uid;
+	kgid_t gid;
+	struct mbox_user *user;
+	u8 data[];
+};
+
+/**
+ * struct mbox_queue - a queue of messages with its blocked tasks
+ * @lock: protects every field below but the immutable limits
+ * @prio: queued messages, one FIFO per priority
+ * @prio_map: bit p set iff @prio[p] is not empty
+ * @count: messages accepted and not yet received (queued or being copied)
+ * @bytes: their payload bytes
+ * @seq: the next message's sequence number
+ * @receivers: receivers blocked for a message, first come first served
+ * @senders: senders blocked for room in a full queue, in arrival order
+ * @dead: the queue was killed: every operation fails with EIDRM
+ * @capacity: messages it holds: 0 (rendezvous), N, MBOX_UNBOUNDED
+ * @max_bytes: payload bytes it holds (U64_MAX: no limit)
+ * @poll_wq: woken with EPOLL* bits whenever what poll reports may have
+ *	changed; endpoints hang a forwarding entry on it
+ */
+struct mbox_queue {
+	spinlock_t lock;		/* all but the limits */
+	struct list_head prio[MBOX_PRIO_MAX + 1];
+	unsigned long prio_map;
+	u32 count;
+	u64 bytes;
+	u64 seq;
+	struct list_head receivers;
+	struct list_head senders;
+	bool dead;
+	u32 capacity;
+	u64 max_bytes;
+	wait_queue_head_t poll_wq;
+};
+
+/**
+ * struct mbox_block - how an operation may wait
+ * @nonblock: never wait: EAGAIN
+ * @has_deadline: wait at most until @deadline: ETIMEDOUT
+ * @deadline: absolute CLOCK_MONOTONIC time
+ */
+struct mbox_block {
+	bool nonblock;
+	bool has_deadline;
+	ktime_t deadline;
+};
+
+/* What a receive asks for and what it got. */
+struct mbox_recv_req {
+	void __user *buf;
+	u32 len;		/* in: buffer size; out: message length */
+	struct pid *from;	/* only messages of this sender, or NULL */
+	/* out, filled from the message */
+	u32 prio;
+	u32 msg_flags;
+	struct pid *sender;	/* a counted reference, or NULL */
+	kuid_t uid;
+	kgid_t gid;
+};
+
+void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes);
+void mbox_queue_kill(struct mbox_queue *q);
+__poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv);
+
+struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio);
+void mbox_msg_free(struct mbox_msg *msg);
+
+int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
+		    const struct mbox_block *blk, struct pid **receiver);
+int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
+		    const struct mbox_block *blk);
+
+#endif /* _MBOX_MSGQ_H */
