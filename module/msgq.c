@@ -674,3 +674,4 @@ __poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv)
 	spin_unlock(&q->lock);
 	return mask;
 }
+EXPORT_SYMBOL_IF_KUNIT(mbox_queue_poll);

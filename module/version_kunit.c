@@ -37,7 +37,3 @@ static struct kunit_suite mbox_version_suite = {
 };
 
 kunit_test_suite(mbox_version_suite);
-
-MODULE_DESCRIPTION("KUnit tests for mbox");
-MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
