@@ -27,6 +27,8 @@ SELFTEST_CFLAGS := -Wno-sign-compare -Wno-unused-parameter
 LIB_SRC := $(wildcard userspace/lib/*.c)
 LIB_HDR := userspace/include/mbox.h uapi/linux/mbox.h
 LIB_OBJ := $(patsubst userspace/lib/%.c,$(B)/user/lib/%.o,$(LIB_SRC))
+EXAMPLES := $(patsubst userspace/examples/%.c,$(B)/user/bin/%,\
+	$(wildcard userspace/examples/*.c))
 SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 	$(wildcard tools/testing/selftests/mbox/*.c))
 
@@ -50,7 +52,7 @@ module:
 module-build:
 	@$(TOOLS)/build-module.sh "$(KNAME)" "$(KDIR)" $(KBUILD_ARGS)
 
-userspace: $(B)/user/lib/libmbox.a $(B)/user/bin/mboxctl
+userspace: $(B)/user/lib/libmbox.a $(B)/user/bin/mboxctl $(EXAMPLES)
 
 $(B)/user/lib/%.o: userspace/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -62,6 +64,10 @@ $(B)/user/lib/libmbox.a: $(LIB_OBJ)
 $(B)/user/bin/mboxctl: userspace/mboxctl/mboxctl.c $(B)/user/lib/libmbox.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -static -o $@ $< $(B)/user/lib/libmbox.a
+
+$(B)/user/bin/%: userspace/examples/%.c $(B)/user/lib/libmbox.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -static -pthread -o $@ $< $(B)/user/lib/libmbox.a
 
 # Selftests: static binaries that run in the initramfs, built with the
 # kselftest harness extracted from Debian's linux-source-6.12.

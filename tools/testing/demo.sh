@@ -12,6 +12,6 @@ bash tools/testing/vm/deps.sh build vm kernel
 make -s userspace
 echo "mbox demo: booting Debian's 6.12 kernel in QEMU and loading mbox.ko ..."
 tools/testing/vm/run.sh --kernel 6.12 --timeout 300 \
-	--add build/user/bin/mboxctl \
+	--add build/user/bin/mboxctl --add build/user/bin/hello_mailbox \
 	--add userspace/examples/demo.sh:/mbox/bin/demo.sh -- demo.sh |
 	grep -v '^mbox-vm: '

@@ -9,4 +9,6 @@ echo "== ask the module which ABI and features it has =="
 echo "\$ mboxctl version"
 mboxctl version
 echo
-echo "(Mailboxes, send and receive arrive with the next features.)"
+echo "== two processes talk through a mailbox =="
+echo "\$ hello_mailbox"
+hello_mailbox

@@ -18,6 +18,11 @@ static const struct {
 	const char *name;
 } features[] = {
 	{ MBOX_FEATURE_VERSION, "version" },
+	{ MBOX_FEATURE_MAILBOX, "mailbox" },
+	{ MBOX_FEATURE_DIRECT, "direct" },
+	{ MBOX_FEATURE_CALL, "call" },
+	{ MBOX_FEATURE_BATCH, "batch" },
+	{ MBOX_FEATURE_STAT, "stat" },
 };
 
 static int usage(FILE *f)
