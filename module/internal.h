@@ -3,12 +3,13 @@
  * mbox internals shared by the files of the module.
  *
  * Files: main.c (device, endpoints, ioctl dispatch, poll), mailbox.c
- * (mailbox registry, open/close, permissions, policies), msgq.c (message
- * queues: send, receive, hand-off), user.c (per-user accounting).
+ * (mailbox registry, open/close, permissions, policies), direct.c (direct
+ * links between processes), msgq.c (message queues: send, receive,
+ * hand-off), user.c (per-user accounting).
  *
  * Lock order, outermost first:
  *   mbox_endpoint.lock (mutex)
- *   mbox_registry_lock (mutex, mailbox.c)
+ *   mbox_registry_lock (mutex, mailbox.c), mbox_inboxes_lock (direct.c)
  *   mbox_mailbox.lock (spinlock)
  *   mbox_queue.lock (spinlock, msgq.c)
  *   mbox_endpoint.atts xa_lock, mbox_users_lock, wait queue locks
@@ -34,7 +35,8 @@
 #endif
 
 /* Every feature this build of the module implements. */
-#define MBOX_FEATURES_ALL	(MBOX_FEATURE_VERSION | MBOX_FEATURE_MAILBOX)
+#define MBOX_FEATURES_ALL	(MBOX_FEATURE_VERSION | MBOX_FEATURE_MAILBOX | \
+				 MBOX_FEATURE_DIRECT)
 
 /* Rights of an endpoint on a mailbox; also the mode bits they need. */
 #define MBOX_RIGHT_RECV		4	/* "r" */
@@ -49,13 +51,30 @@ struct mbox_mailbox;
  * @lock: serializes opening and closing mailboxes on this endpoint
  * @atts: mailbox id -> struct mbox_attach, the mailboxes open here;
  *	changed under @lock and its own xa_lock, read under the xa_lock
- * @poll_wq: pollers of the endpoint; every open mailbox forwards to it
+ * @inbox: its direct receiving side, or NULL; changed under @lock and
+ *	the xa_lock of @atts, read under either
+ * @poll_wq: pollers of the endpoint; every queue it receives from or sends
+ *	to forwards its wake-ups here
  */
 struct mbox_endpoint {
 	struct file *file;
 	struct mutex lock;		/* opens and closes */
 	struct xarray atts;
+	struct mbox_inbox *inbox;
 	wait_queue_head_t poll_wq;
+};
+
+/**
+ * struct mbox_forward - forwards a queue's poll wake-ups to an endpoint
+ * @wait: on the queue's poll_wq
+ * @ep: the endpoint whose pollers to wake
+ *
+ * So that a queue an endpoint starts using after an epoll_ctl() still
+ * wakes that epoll, as nested epolls do.
+ */
+struct mbox_forward {
+	wait_queue_entry_t wait;
+	struct mbox_endpoint *ep;
 };
 
 /**
@@ -63,7 +82,7 @@ struct mbox_endpoint {
  * @ep: the endpoint
  * @mb: the mailbox, a counted reference
  * @rights: MBOX_RIGHT_*
- * @wait: on @mb's queue poll_wq, forwarding wake-ups to @ep->poll_wq
+ * @fwd: on @mb's queue, forwarding wake-ups to @ep's pollers
  *
  * Immutable; created by open, freed by close.
  */
@@ -71,11 +90,14 @@ struct mbox_attach {
 	struct mbox_endpoint *ep;
 	struct mbox_mailbox *mb;
 	u32 rights;
-	wait_queue_entry_t wait;
+	struct mbox_forward fwd;
 };
 
 /* main.c */
 void mbox_version_fill(struct mbox_version *v);
+void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
+		      struct mbox_queue *q);
+void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q);
 
 /* mailbox.c */
 int mbox_ioc_create(struct mbox_endpoint *ep, void *arg);
@@ -86,6 +108,19 @@ int mbox_ioc_set(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_send(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg);
 __poll_t mbox_attach_poll(struct mbox_attach *att);
+void mbox_recv_report(struct mbox_recv *r, struct mbox_recv_req *req);
+int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
+		    u32 flags, u64 deadline_ns);
+
+/* direct.c */
+struct mbox_inbox;
+int mbox_ioc_direct(struct mbox_endpoint *ep, void *arg);
+int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
+		     const struct mbox_block *blk);
+int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
+		     const struct mbox_block *blk);
+__poll_t mbox_direct_poll(struct mbox_endpoint *ep);
+void mbox_direct_release(struct mbox_endpoint *ep);
 void mbox_endpoint_close_all(struct mbox_endpoint *ep);
 int mbox_registry_init(void);
 void mbox_registry_exit(void);

@@ -39,14 +39,6 @@
 
 #include "internal.h"
 
-static unsigned int max_msg_size = 1 << 20;
-module_param(max_msg_size, uint, 0644);
-MODULE_PARM_DESC(max_msg_size, "Ceiling of a mailbox's maximum message size (1 MiB)");
-
-static unsigned int default_msg_size = 8192;
-module_param(default_msg_size, uint, 0644);
-MODULE_PARM_DESC(default_msg_size, "Maximum message size of a mailbox created with 0 (8 KiB)");
-
 /**
  * struct mbox_mailbox - a mailbox
  * @id: its id, never reused while the module is loaded
@@ -129,7 +121,7 @@ static void mbox_put(struct mbox_mailbox *mb)
 {
 	if (!refcount_dec_and_test(&mb->ref))
 		return;
-	WARN_ON_ONCE(mb->q.count || mb->q.prio_map);
+	WARN_ON_ONCE(mb->q.limit.count || mb->q.prio_map);
 	mbox_user_put(mb->creator);
 	mbox_put_ipc_ns(mb->ipc_ns);
 	kfree(mb->name);
@@ -237,17 +229,6 @@ static bool mbox_may(struct mbox_mailbox *mb, u32 rights)
 
 /* Attaching mailboxes to endpoints */
 
-/* A queue's poll wake-up, forwarded to the endpoint's pollers. */
-static int mbox_attach_wake(wait_queue_entry_t *wait, unsigned int mode,
-			    int sync, void *key)
-{
-	struct mbox_attach *att = container_of(wait, struct mbox_attach, wait);
-
-	if (wq_has_sleeper(&att->ep->poll_wq))
-		wake_up_poll(&att->ep->poll_wq, key_to_poll(key));
-	return 0;
-}
-
 /*
  * Apply the sharing policy and count the endpoint in; mb->lock held.
  * Returns 0 or -EPERM, -EBUSY, -ENOENT (destroyed meanwhile).
@@ -300,14 +281,13 @@ static int mbox_attach(struct mbox_endpoint *ep, struct mbox_mailbox *mb,
 	att->ep = ep;
 	att->mb = mb;
 	att->rights = rights;
-	init_waitqueue_func_entry(&att->wait, mbox_attach_wake);
 	ret = xa_insert(&ep->atts, mb->id, att, GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		mbox_leave(mb, rights);
 		return ret;
 	}
 	mbox_get(mb);
-	add_wait_queue(&mb->q.poll_wq, &att->wait);
+	mbox_forward_add(&att->fwd, ep, &mb->q);
 	return 0;
 }
 
@@ -319,7 +299,7 @@ static void mbox_detach(struct mbox_endpoint *ep, struct mbox_attach *att)
 	struct mbox_mailbox *mb = att->mb;
 	bool owner;
 
-	remove_wait_queue(&mb->q.poll_wq, &att->wait);
+	mbox_forward_del(&att->fwd, &mb->q);
 	mbox_leave(mb, att->rights);
 	spin_lock(&mb->lock);
 	owner = mb->owner == ep;
@@ -350,36 +330,12 @@ static void mbox_destroy(struct mbox_mailbox *mb)
 	mb->dead = true;
 	mb->owner = NULL;
 	spin_unlock(&mb->lock);
-	mbox_queue_kill(&mb->q);
+	mbox_queue_kill(&mb->q, -EIDRM);
 	mbox_user_uncharge_mailbox(mb->creator);
 	mbox_put(mb);
 }
 
 /* Create */
-
-static int mbox_create_check(const struct mbox_create *c, u64 *max_bytes)
-{
-	u32 limit = READ_ONCE(max_msg_size);
-	u32 longest = c->msg_size ?: c->max_msg_size;
-
-	if (c->flags & ~MBOX_CREATE_SYSTEM || c->mode & ~MBOX_MODE_MASK ||
-	    c->policy > MBOX_POLICY_PAIR ||
-	    c->max_msg_size > limit || c->msg_size > c->max_msg_size)
-		return -EINVAL;
-
-	if (!c->capacity) {
-		*max_bytes = U64_MAX;
-	} else if (c->max_bytes) {
-		if (c->max_bytes < longest)
-			return -EINVAL;
-		*max_bytes = c->max_bytes;
-	} else if (c->capacity == MBOX_UNBOUNDED) {
-		*max_bytes = U64_MAX;
-	} else {
-		*max_bytes = (u64)c->capacity * c->max_msg_size;
-	}
-	return 0;
-}
 
 int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 {
@@ -389,11 +345,11 @@ int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 	u64 max_bytes;
 	int ret;
 
-	/* A default size that the ceiling was lowered under follows it. */
-	if (!c->max_msg_size)
-		c->max_msg_size = min(READ_ONCE(default_msg_size),
-				      READ_ONCE(max_msg_size));
-	ret = mbox_create_check(c, &max_bytes);
+	if (c->flags & ~MBOX_CREATE_SYSTEM || c->mode & ~MBOX_MODE_MASK ||
+	    c->policy > MBOX_POLICY_PAIR)
+		return -EINVAL;
+	ret = mbox_queue_limits(c->capacity, &c->max_msg_size, c->msg_size,
+				c->max_bytes, &max_bytes);
 	if (ret)
 		return ret;
 
@@ -633,8 +589,8 @@ static struct mbox_mailbox *mbox_lookup(struct mbox_endpoint *ep, u32 id,
 }
 
 /* Decode MBOX_NONBLOCK and MBOX_DEADLINE (and the file's O_NONBLOCK). */
-static int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
-			   u32 flags, u64 deadline_ns)
+int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
+		    u32 flags, u64 deadline_ns)
 {
 	if ((flags & MBOX_NONBLOCK) && (flags & MBOX_DEADLINE))
 		return -EINVAL;
@@ -643,16 +599,6 @@ static int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
 	blk->has_deadline = flags & MBOX_DEADLINE;
 	blk->deadline = ns_to_ktime(min_t(u64, deadline_ns, KTIME_MAX));
 	return 0;
-}
-
-/* The address kinds of send and receive that are not mailboxes. */
-static int mbox_addr_check(u32 addr)
-{
-	if (addr == MBOX_ADDR_MAILBOX)
-		return 0;
-	if (addr == MBOX_ADDR_PID || addr == MBOX_ADDR_PIDFD)
-		return -EOPNOTSUPP;
-	return -EINVAL;
 }
 
 int mbox_ioc_send(struct mbox_endpoint *ep, void *arg)
@@ -669,11 +615,13 @@ int mbox_ioc_send(struct mbox_endpoint *ep, void *arg)
 	s->__pad = 0;
 	if (s->flags & ~known || s->priority > MBOX_PRIO_MAX)
 		return -EINVAL;
+	if (s->addr > MBOX_ADDR_PIDFD)
+		return -EINVAL;
 	ret = mbox_block_init(&blk, ep, s->flags, s->deadline_ns);
-	if (!ret)
-		ret = mbox_addr_check(s->addr);
 	if (ret)
 		return ret;
+	if (s->addr != MBOX_ADDR_MAILBOX)
+		return mbox_direct_send(ep, s, &blk);
 
 	mb = mbox_lookup(ep, s->to, MBOX_RIGHT_SEND);
 	if (!mb)
@@ -698,6 +646,21 @@ put:
 	return ret;
 }
 
+/* Fill the out fields of a receive from what it got, as the receiver sees it. */
+void mbox_recv_report(struct mbox_recv *r, struct mbox_recv_req *req)
+{
+	r->len = req->len;
+	if (!req->sender)
+		return;
+	r->priority = req->prio;
+	r->msg_flags = req->msg_flags;
+	r->sender_pid = pid_vnr(req->sender);
+	r->sender_uid = from_kuid_munged(current_user_ns(), req->uid);
+	r->sender_gid = from_kgid_munged(current_user_ns(), req->gid);
+	put_pid(req->sender);
+	req->sender = NULL;
+}
+
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 {
 	const u32 known = MBOX_NONBLOCK | MBOX_DEADLINE | MBOX_RECV_FROM;
@@ -714,13 +677,18 @@ int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 	r->sender_gid = 0;
 	r->__pad = 0;
 	r->token = 0;
-	if (r->flags & ~known || !(r->flags & MBOX_RECV_FROM) != !r->from_pid)
+	if (r->flags & ~known || !(r->flags & MBOX_RECV_FROM) != !r->from_pid ||
+	    r->addr > MBOX_ADDR_PIDFD)
 		return -EINVAL;
 	ret = mbox_block_init(&blk, ep, r->flags, r->deadline_ns);
-	if (!ret)
-		ret = mbox_addr_check(r->addr);
 	if (ret)
 		return ret;
+	if (r->addr != MBOX_ADDR_MAILBOX) {
+		/* Direct messages name their sender in @from. */
+		if (r->flags & MBOX_RECV_FROM)
+			return -EINVAL;
+		return mbox_direct_recv(ep, r, &blk);
+	}
 
 	mb = mbox_lookup(ep, r->from, MBOX_RIGHT_RECV);
 	if (!mb)
@@ -734,15 +702,8 @@ int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 	req.buf = u64_to_user_ptr(r->buf);
 	req.len = r->len;
 	ret = mbox_queue_recv(&mb->q, &req, &blk);
-	r->len = req.len;
-	if (!ret) {
-		r->priority = req.prio;
-		r->msg_flags = req.msg_flags;
-		r->sender_pid = pid_vnr(req.sender);
-		r->sender_uid = from_kuid_munged(current_user_ns(), req.uid);
-		r->sender_gid = from_kgid_munged(current_user_ns(), req.gid);
-		put_pid(req.sender);
-	}
+	if (!ret || ret == -EMSGSIZE)
+		mbox_recv_report(r, &req);
 	put_pid(req.from);
 put:
 	mbox_put(mb);

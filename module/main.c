@@ -11,10 +11,11 @@
  * and copies the result back up to the caller's size.  Helpers never touch
  * the user struct.
  *
- * poll: every mailbox open on the endpoint forwards its queue's wake-ups
- * to ep->poll_wq (mailbox.c), so a mailbox opened after an epoll_ctl()
- * still wakes the epoll; mbox_poll() asks each of them for its state
- * under the xa_lock of the endpoint's mailboxes.
+ * poll: every queue the endpoint receives from (its open mailboxes, its
+ * direct queue) forwards its wake-ups to ep->poll_wq through a struct
+ * mbox_forward, so a mailbox opened after an epoll_ctl() still wakes the
+ * epoll; mbox_poll() asks each of them for its state under the xa_lock of
+ * the endpoint's mailboxes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,6 +37,7 @@ static_assert(sizeof(struct mbox_id) == 16);
 static_assert(sizeof(struct mbox_set) == 24);
 static_assert(sizeof(struct mbox_send) == 48);
 static_assert(sizeof(struct mbox_recv) == 72);
+static_assert(sizeof(struct mbox_direct) == 32);
 
 void mbox_version_fill(struct mbox_version *v)
 {
@@ -64,6 +66,7 @@ union mbox_ioctl_buf {
 	struct mbox_set set;
 	struct mbox_send send;
 	struct mbox_recv recv;
+	struct mbox_direct direct;
 };
 
 /**
@@ -101,6 +104,7 @@ static const struct mbox_ioctl_op mbox_ops[] = {
 	MBOX_OP(MBOX_IOC_SET, mbox_ioc_set, struct mbox_set, mode, false),
 	MBOX_OP(MBOX_IOC_SEND, mbox_ioc_send, struct mbox_send, __pad, true),
 	MBOX_OP(MBOX_IOC_RECV, mbox_ioc_recv, struct mbox_recv, token, true),
+	MBOX_OP(MBOX_IOC_DIRECT, mbox_ioc_direct, struct mbox_direct, pid, true),
 };
 
 static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -135,6 +139,30 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return ret;
 }
 
+/* A queue's poll wake-up, forwarded to the endpoint's pollers. */
+static int mbox_forward_wake(wait_queue_entry_t *wait, unsigned int mode,
+			     int sync, void *key)
+{
+	struct mbox_forward *f = container_of(wait, struct mbox_forward, wait);
+
+	if (wq_has_sleeper(&f->ep->poll_wq))
+		wake_up_poll(&f->ep->poll_wq, key_to_poll(key));
+	return 0;
+}
+
+void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
+		      struct mbox_queue *q)
+{
+	f->ep = ep;
+	init_waitqueue_func_entry(&f->wait, mbox_forward_wake);
+	add_wait_queue(&q->poll_wq, &f->wait);
+}
+
+void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q)
+{
+	remove_wait_queue(&q->poll_wq, &f->wait);
+}
+
 static __poll_t mbox_poll(struct file *file, struct poll_table_struct *pt)
 {
 	struct mbox_endpoint *ep = file->private_data;
@@ -146,6 +174,7 @@ static __poll_t mbox_poll(struct file *file, struct poll_table_struct *pt)
 	xa_lock(&ep->atts);
 	xa_for_each(&ep->atts, id, att)
 		mask |= mbox_attach_poll(att);
+	mask |= mbox_direct_poll(ep);
 	xa_unlock(&ep->atts);
 	return mask;
 }
@@ -169,6 +198,7 @@ static int mbox_release(struct inode *inode, struct file *file)
 {
 	struct mbox_endpoint *ep = file->private_data;
 
+	mbox_direct_release(ep);
 	mbox_endpoint_close_all(ep);
 	xa_destroy(&ep->atts);
 	mutex_destroy(&ep->lock);

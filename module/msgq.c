@@ -47,6 +47,7 @@
 #include <linux/bitops.h>
 #include <linux/cred.h>
 #include <linux/hrtimer.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
@@ -92,6 +93,49 @@ struct mbox_waiter {
 	struct pid *peer;
 };
 
+static unsigned int max_msg_size = 1 << 20;
+module_param(max_msg_size, uint, 0644);
+MODULE_PARM_DESC(max_msg_size, "Ceiling of the maximum message size of a queue (1 MiB)");
+
+static unsigned int default_msg_size = 8192;
+module_param(default_msg_size, uint, 0644);
+MODULE_PARM_DESC(default_msg_size, "Maximum message size of a queue created with 0 (8 KiB)");
+
+/**
+ * mbox_queue_limits - check and complete the size limits of a new queue
+ * @capacity: 0, N or MBOX_UNBOUNDED
+ * @longest: in: the longest message, 0 for the default; out: in force
+ * @msg_size: the only length allowed, or 0
+ * @max_bytes: bytes the queue may hold, 0 for the default
+ * @bytes: out: the byte limit in force (U64_MAX: none)
+ *
+ * Return: 0 or -EINVAL.
+ */
+int mbox_queue_limits(u32 capacity, u32 *longest, u32 msg_size,
+		      u64 max_bytes, u64 *bytes)
+{
+	u32 ceiling = READ_ONCE(max_msg_size);
+
+	/* A default that the ceiling was lowered under follows it. */
+	if (!*longest)
+		*longest = min(READ_ONCE(default_msg_size), ceiling);
+	if (*longest > ceiling || msg_size > *longest)
+		return -EINVAL;
+
+	if (!capacity) {
+		*bytes = U64_MAX;
+	} else if (max_bytes) {
+		if (max_bytes < (msg_size ?: *longest))
+			return -EINVAL;
+		*bytes = max_bytes;
+	} else if (capacity == MBOX_UNBOUNDED) {
+		*bytes = U64_MAX;
+	} else {
+		*bytes = (u64)capacity * *longest;
+	}
+	return 0;
+}
+
 void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes)
 {
 	int p;
@@ -100,14 +144,14 @@ void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes)
 	for (p = 0; p <= MBOX_PRIO_MAX; p++)
 		INIT_LIST_HEAD(&q->prio[p]);
 	q->prio_map = 0;
-	q->count = 0;
-	q->bytes = 0;
+	q->limit = (struct mbox_bucket) {
+		.capacity = capacity,
+		.max_bytes = max_bytes,
+	};
 	q->seq = 0;
 	INIT_LIST_HEAD(&q->receivers);
 	INIT_LIST_HEAD(&q->senders);
-	q->dead = false;
-	q->capacity = capacity;
-	q->max_bytes = max_bytes;
+	q->dead = 0;
 	init_waitqueue_head(&q->poll_wq);
 }
 EXPORT_SYMBOL_IF_KUNIT(mbox_queue_init);
@@ -141,6 +185,7 @@ struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio)
 	INIT_LIST_HEAD(&msg->node);
 	msg->seq = 0;
 	msg->waiter = NULL;
+	msg->bucket = NULL;
 	msg->counted = false;
 	msg->reserved = false;
 	msg->len = len;
@@ -165,9 +210,17 @@ EXPORT_SYMBOL_IF_KUNIT(mbox_msg_free);
 
 /* Queue primitives, all under q->lock */
 
-static bool mbox_room(const struct mbox_queue *q, const struct mbox_msg *msg)
+static struct mbox_bucket *mbox_bucket(struct mbox_queue *q,
+				       const struct mbox_msg *msg)
 {
-	return q->count < q->capacity && q->bytes + msg->len <= q->max_bytes;
+	return msg->bucket ?: &q->limit;
+}
+
+static bool mbox_room(struct mbox_queue *q, const struct mbox_msg *msg)
+{
+	const struct mbox_bucket *b = mbox_bucket(q, msg);
+
+	return b->count < b->capacity && b->bytes + msg->len <= b->max_bytes;
 }
 
 static void mbox_link(struct mbox_queue *q, struct mbox_msg *msg)
@@ -192,18 +245,22 @@ static void mbox_unlink(struct mbox_queue *q, struct mbox_msg *msg)
 
 static void mbox_count(struct mbox_queue *q, struct mbox_msg *msg)
 {
+	struct mbox_bucket *b = mbox_bucket(q, msg);
+
 	if (!msg->counted) {
-		q->count++;
-		q->bytes += msg->len;
+		b->count++;
+		b->bytes += msg->len;
 		msg->counted = true;
 	}
 }
 
 static void mbox_uncount(struct mbox_queue *q, struct mbox_msg *msg)
 {
+	struct mbox_bucket *b = mbox_bucket(q, msg);
+
 	if (msg->counted) {
-		q->count--;
-		q->bytes -= msg->len;
+		b->count--;
+		b->bytes -= msg->len;
 		msg->counted = false;
 	}
 }
@@ -265,14 +322,20 @@ static void mbox_accept(struct mbox_queue *q, struct mbox_msg *msg,
 		mbox_wake(w, MBOX_WAIT_SENT);
 }
 
-/* Room was freed: let blocked senders in, in the order they came. */
+/*
+ * Room was freed: let blocked senders in, in the order they came.  With
+ * a bucket per sender, one full bucket does not hold up the others.
+ */
 static void mbox_admit_senders(struct mbox_queue *q)
 {
 	struct mbox_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, &q->senders, node) {
-		if (!mbox_room(q, w->msg))
+		if (!mbox_room(q, w->msg)) {
+			if (w->msg->bucket)
+				continue;
 			break;
+		}
 		list_del(&w->node);
 		mbox_accept(q, w->msg, w, true);
 		w->msg = NULL;
@@ -429,7 +492,8 @@ static void mbox_wait_settled(struct mbox_queue *q, struct mbox_waiter *w)
  * @receiver: with @sync, set to the receiving process (a counted
  *	reference) on success
  *
- * Return: 0, or -EIDRM, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS.  On error the
+ * Return: 0, or q->dead (-EIDRM, -ECONNRESET), -EAGAIN, -ETIMEDOUT,
+ * -ERESTARTSYS.  On error the
  * message was not delivered to anyone and is freed.
  */
 int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
@@ -445,7 +509,7 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 
 	spin_lock(&q->lock);
 	if (q->dead) {
-		ret = -EIDRM;
+		ret = q->dead;
 		goto fail;
 	}
 	msg->seq = q->seq++;
@@ -463,7 +527,7 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 	} else if (blk->nonblock) {
 		ret = -EAGAIN;
 		goto fail;
-	} else if (!q->capacity) {
+	} else if (!mbox_bucket(q, msg)->capacity) {
 		/* Rendezvous: offered to receivers while the sender waits. */
 		msg->waiter = &w;
 		mbox_link(q, msg);
@@ -503,7 +567,7 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 		ret = 0;
 		break;
 	case MBOX_WAIT_DEAD:
-		ret = -EIDRM;
+		ret = q->dead;
 		break;
 	}
 	spin_unlock(&q->lock);
@@ -529,7 +593,7 @@ EXPORT_SYMBOL_IF_KUNIT(mbox_queue_send);
  * @req: where to copy it, what to accept; filled in on success
  * @blk: how to wait
  *
- * Return: 0, or -EIDRM, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS, -EMSGSIZE
+ * Return: 0, or q->dead, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS, -EMSGSIZE
  * (req->len set to the length needed), -EFAULT.  On error no message was
  * taken.
  */
@@ -548,7 +612,7 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 
 	spin_lock(&q->lock);
 	if (q->dead) {
-		ret = -EIDRM;
+		ret = q->dead;
 		goto unlock;
 	}
 	msg = mbox_find(q, req->from);
@@ -566,7 +630,7 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 		list_add_tail(&w.node, &q->receivers);
 		spin_unlock(&q->lock);
 		/* On a rendezvous queue, a waiting receiver lets a send in. */
-		if (!q->capacity)
+		if (!q->limit.capacity)
 			mbox_notify(q, EPOLLOUT | EPOLLWRNORM);
 
 		ret = mbox_wait(&w, blk);
@@ -581,7 +645,7 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 			ret = -EMSGSIZE;
 			goto unlock;
 		case MBOX_WAIT_DEAD:
-			ret = -EIDRM;
+			ret = q->dead;
 			goto unlock;
 		}
 		msg = w.msg;
@@ -615,13 +679,14 @@ unlock:
 EXPORT_SYMBOL_IF_KUNIT(mbox_queue_recv);
 
 /**
- * mbox_queue_kill - end a queue: blocked tasks and later calls get EIDRM
+ * mbox_queue_kill - end a queue: blocked tasks and later calls fail
  * @q: the queue
+ * @err: the negative errno they fail with
  *
  * Queued messages are freed; messages being copied out by a receiver are
  * settled by that receiver.
  */
-void mbox_queue_kill(struct mbox_queue *q)
+void mbox_queue_kill(struct mbox_queue *q, int err)
 {
 	struct mbox_waiter *w, *wt;
 	struct mbox_msg *msg, *mt;
@@ -629,7 +694,7 @@ void mbox_queue_kill(struct mbox_queue *q)
 	int p;
 
 	spin_lock(&q->lock);
-	q->dead = true;
+	q->dead = err;
 	list_for_each_entry_safe(w, wt, &q->receivers, node) {
 		list_del(&w->node);
 		mbox_wake(w, MBOX_WAIT_DEAD);
@@ -666,8 +731,9 @@ __poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv)
 	} else {
 		if (recv && q->prio_map)
 			mask |= EPOLLIN | EPOLLRDNORM;
-		if (send && (q->capacity ?
-			     q->count < q->capacity && q->bytes < q->max_bytes :
+		if (send && (q->limit.capacity ?
+			     q->limit.count < q->limit.capacity &&
+			     q->limit.bytes < q->limit.max_bytes :
 			     !list_empty(&q->receivers)))
 			mask |= EPOLLOUT | EPOLLWRNORM;
 	}

@@ -18,12 +18,31 @@ struct mbox_user;
 struct mbox_waiter;
 
 /**
+ * struct mbox_bucket - what a queue, or one sender's share of it, holds
+ * @count: messages accepted and not yet received (queued or being copied
+ *	out), under the queue lock
+ * @bytes: their payload bytes, under the queue lock
+ * @capacity: messages it holds: 0 (rendezvous), N, MBOX_UNBOUNDED
+ * @max_bytes: payload bytes it holds (U64_MAX: no limit)
+ *
+ * A mailbox's queue has one bucket for all; a direct endpoint's queue has
+ * one per link, so that each sender has its own bounded queue.
+ */
+struct mbox_bucket {
+	u32 count;
+	u64 bytes;
+	u32 capacity;
+	u64 max_bytes;
+};
+
+/**
  * struct mbox_msg - one message, from its send until it is received
  * @node: in mbox_queue.prio[@prio] while queued (protected by the queue lock)
  * @seq: sending order within the queue, set at send (under the queue lock)
  * @waiter: the sender blocked until this message is received (synchronous
  *	send, capacity 0), or NULL (protected by the queue lock)
- * @counted: counts in mbox_queue.count and .bytes (queue lock)
+ * @bucket: the bucket it counts in, or NULL for the queue's own
+ * @counted: counts in its bucket (queue lock)
  * @reserved: taken by a receiver that is copying it out; not in the
  *	queue, not yet received (queue lock)
  * @len: payload length
@@ -40,6 +59,7 @@ struct mbox_msg {
 	struct list_head node;
 	u64 seq;
 	struct mbox_waiter *waiter;
+	struct mbox_bucket *bucket;
 	bool counted;
 	bool reserved;
 	u32 len;
@@ -56,14 +76,12 @@ struct mbox_msg {
  * @lock: protects every field below but the immutable limits
  * @prio: queued messages, one FIFO per priority
  * @prio_map: bit p set iff @prio[p] is not empty
- * @count: messages accepted and not yet received (queued or being copied)
- * @bytes: their payload bytes
+ * @limit: the queue's own bucket: its counts and limits
  * @seq: the next message's sequence number
  * @receivers: receivers blocked for a message, first come first served
  * @senders: senders blocked for room in a full queue, in arrival order
- * @dead: the queue was killed: every operation fails with EIDRM
- * @capacity: messages it holds: 0 (rendezvous), N, MBOX_UNBOUNDED
- * @max_bytes: payload bytes it holds (U64_MAX: no limit)
+ * @dead: 0, or the negative errno every operation fails with once the
+ *	queue was killed
  * @poll_wq: woken with EPOLL* bits whenever what poll reports may have
  *	changed; endpoints hang a forwarding entry on it
  */
@@ -71,14 +89,11 @@ struct mbox_queue {
 	spinlock_t lock;		/* all but the limits */
 	struct list_head prio[MBOX_PRIO_MAX + 1];
 	unsigned long prio_map;
-	u32 count;
-	u64 bytes;
+	struct mbox_bucket limit;
 	u64 seq;
 	struct list_head receivers;
 	struct list_head senders;
-	bool dead;
-	u32 capacity;
-	u64 max_bytes;
+	int dead;
 	wait_queue_head_t poll_wq;
 };
 
@@ -107,8 +122,10 @@ struct mbox_recv_req {
 	kgid_t gid;
 };
 
+int mbox_queue_limits(u32 capacity, u32 *longest, u32 msg_size,
+		      u64 max_bytes, u64 *bytes);
 void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes);
-void mbox_queue_kill(struct mbox_queue *q);
+void mbox_queue_kill(struct mbox_queue *q, int err);
 __poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv);
 
 struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio);

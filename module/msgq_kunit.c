@@ -49,7 +49,7 @@ static void msgq_test_exit(struct kunit *test)
 	struct msgq_test *t = test->priv;
 
 	/* Frees whatever a test left queued. */
-	mbox_queue_kill(&t->q);
+	mbox_queue_kill(&t->q, -EIDRM);
 }
 
 /* Queue a message "<text>" with @prio, sent by @sender (or the test). */
@@ -121,13 +121,13 @@ static void msgq_bounded_count_and_bytes(struct kunit *test)
 	/* 3 + 3 bytes > 5: full by bytes before it is full by count */
 	KUNIT_EXPECT_EQ(test, send_text(test, "def", 0, NULL), -EAGAIN);
 	KUNIT_EXPECT_EQ(test, send_text(test, "de", 0, NULL), 0);
-	KUNIT_EXPECT_EQ(test, t->q.count, 2U);
-	KUNIT_EXPECT_EQ(test, t->q.bytes, 5ULL);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 2U);
+	KUNIT_EXPECT_EQ(test, t->q.limit.bytes, 5ULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "", 0, NULL), -EAGAIN);
 	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, NULL), 0);
 	KUNIT_EXPECT_STREQ(test, out, "abc");
-	KUNIT_EXPECT_EQ(test, t->q.count, 1U);
-	KUNIT_EXPECT_EQ(test, t->q.bytes, 2ULL);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 1U);
+	KUNIT_EXPECT_EQ(test, t->q.limit.bytes, 2ULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "f", 0, NULL), 0);
 }
 
@@ -137,7 +137,7 @@ static void msgq_rendezvous_needs_receiver(struct kunit *test)
 
 	mbox_queue_init(&t->q, 0, U64_MAX);
 	KUNIT_EXPECT_EQ(test, send_text(test, "x", 0, NULL), -EAGAIN);
-	KUNIT_EXPECT_EQ(test, t->q.count, 0U);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 0U);
 	KUNIT_EXPECT_EQ(test, t->q.prio_map, 0UL);
 	KUNIT_EXPECT_EQ(test, poll_bits(&t->q, true, true), 0U);
 }
@@ -153,7 +153,7 @@ static void msgq_too_small_keeps_message(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mbox_queue_recv(&t->q, &req, &nonblock), -EMSGSIZE);
 	KUNIT_EXPECT_EQ(test, req.len, 5U);
 	KUNIT_EXPECT_NULL(test, req.sender);
-	KUNIT_EXPECT_EQ(test, t->q.count, 1U);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 1U);
 	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, NULL), 0);
 	KUNIT_EXPECT_STREQ(test, out, "hello");
 }
@@ -170,7 +170,7 @@ static void msgq_fault_puts_message_back(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, send_text(test, "first", 3, NULL), 0);
 	KUNIT_EXPECT_EQ(test, send_text(test, "second", 3, NULL), 0);
 	KUNIT_EXPECT_EQ(test, mbox_queue_recv(&t->q, &req, &nonblock), -EFAULT);
-	KUNIT_EXPECT_EQ(test, t->q.count, 2U);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 2U);
 	/* Back in its place: still first. */
 	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, NULL), 0);
 	KUNIT_EXPECT_STREQ(test, out, "first");
@@ -204,8 +204,8 @@ static void msgq_kill_frees_and_fails(struct kunit *test)
 	mbox_queue_init(&t->q, MBOX_UNBOUNDED, U64_MAX);
 	KUNIT_EXPECT_EQ(test, send_text(test, "a", 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, send_text(test, "b", 7, NULL), 0);
-	mbox_queue_kill(&t->q);
-	KUNIT_EXPECT_EQ(test, t->q.count, 0U);
+	mbox_queue_kill(&t->q, -EIDRM);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 0U);
 	KUNIT_EXPECT_EQ(test, t->q.prio_map, 0UL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "c", 0, NULL), -EIDRM);
 	KUNIT_EXPECT_EQ(test, recv_text(test, out, 7, NULL), -EIDRM);

@@ -22,7 +22,7 @@
 #define MBOX_DEVICE_NAME	"mbox"
 
 #define MBOX_ABI_MAJOR		1
-#define MBOX_ABI_MINOR		1
+#define MBOX_ABI_MINOR		2
 
 /* ioctl numbers: type 0xB9, the struct size travels in the struct. */
 #define MBOX_IOCTL_TYPE		0xB9
@@ -36,19 +36,18 @@ enum {
 	MBOX_CMD_SET		= 0x05,
 	MBOX_CMD_SEND		= 0x06,
 	MBOX_CMD_RECV		= 0x07,
-	/* Reserved for the next ABI minors: */
-	MBOX_CMD_STAT		= 0x08,
+	MBOX_CMD_STAT		= 0x08,	/* reserved */
 	MBOX_CMD_DIRECT		= 0x09,
-	MBOX_CMD_CALL		= 0x0a,
-	MBOX_CMD_REPLY		= 0x0b,
-	MBOX_CMD_SEND_BATCH	= 0x0c,
-	MBOX_CMD_RECV_BATCH	= 0x0d,
+	MBOX_CMD_CALL		= 0x0a,	/* reserved */
+	MBOX_CMD_REPLY		= 0x0b,	/* reserved */
+	MBOX_CMD_SEND_BATCH	= 0x0c,	/* reserved */
+	MBOX_CMD_RECV_BATCH	= 0x0d,	/* reserved */
 };
 
 /* Feature bits reported by MBOX_IOC_VERSION. */
 #define MBOX_FEATURE_VERSION	_BITULL(0)	/* MBOX_IOC_VERSION */
 #define MBOX_FEATURE_MAILBOX	_BITULL(1)	/* CREATE..RECV on mailboxes */
-#define MBOX_FEATURE_DIRECT	_BITULL(2)	/* direct links (reserved) */
+#define MBOX_FEATURE_DIRECT	_BITULL(2)	/* direct links */
 #define MBOX_FEATURE_CALL	_BITULL(3)	/* call/reply (reserved) */
 #define MBOX_FEATURE_BATCH	_BITULL(4)	/* batch send/receive (reserved) */
 #define MBOX_FEATURE_STAT	_BITULL(5)	/* MBOX_IOC_STAT (reserved) */
@@ -202,8 +201,42 @@ struct mbox_set {
 /* Where a message goes to, or comes from. */
 enum mbox_addr {
 	MBOX_ADDR_MAILBOX	= 0,	/* a mailbox id open on this endpoint */
-	MBOX_ADDR_PID		= 1,	/* a process (direct link; reserved) */
-	MBOX_ADDR_PIDFD		= 2,	/* a pidfd (direct link; reserved) */
+	MBOX_ADDR_PID		= 1,	/* a process, by pid (direct link) */
+	MBOX_ADDR_PIDFD		= 2,	/* a process, by pidfd (direct link) */
+};
+
+/* Direct flags: enable (no mode flag), or one of DISABLE, QUERY. */
+#define MBOX_DIRECT_ANYONE	_BITUL(2)	/* accept from any user */
+#define MBOX_DIRECT_DISABLE	_BITUL(3)	/* stop being reachable */
+#define MBOX_DIRECT_QUERY	_BITUL(4)	/* change nothing, report */
+
+/**
+ * struct mbox_direct - MBOX_IOC_DIRECT: direct receiving on this endpoint
+ * @size: in: sizeof(struct mbox_direct)
+ * @flags: in: MBOX_DIRECT_ANYONE to enable, or MBOX_DIRECT_DISABLE, or
+ *	MBOX_DIRECT_QUERY
+ * @capacity: in: the capacity of each link's queue towards this process
+ *	(0, N or MBOX_UNBOUNDED); out: the value in force
+ * @max_msg_size: in: longest message (0: module default); out: in force
+ * @max_bytes: in: bytes each link's queue holds (0: capacity *
+ *	max_msg_size, or no limit but the quota if unbounded); out: in force
+ * @links: out: the processes this endpoint has a link with
+ * @pid: out: the process now reachable through it, in the caller's pid
+ *	namespace
+ *
+ * Enabling makes the calling process reachable by pid and pidfd through
+ * this endpoint, one endpoint per process.  Links appear on the first
+ * message between two processes, one per pair, in both directions; each
+ * direction has its own queue, sized by its receiver.
+ */
+struct mbox_direct {
+	__u32 size;
+	__u32 flags;
+	__u32 capacity;
+	__u32 max_msg_size;
+	__u64 max_bytes;
+	__u32 links;
+	__u32 pid;
 };
 
 /* Send flags, with MBOX_NONBLOCK and MBOX_DEADLINE. */
@@ -214,7 +247,7 @@ enum mbox_addr {
  * @size: in: sizeof(struct mbox_send)
  * @flags: in: MBOX_SEND_SYNC, MBOX_NONBLOCK, MBOX_DEADLINE
  * @addr: in: enum mbox_addr
- * @to: in: mailbox id (or pid, pidfd)
+ * @to: in: mailbox id, pid (in the sender's pid namespace) or pidfd
  * @buf: in: pointer to the message
  * @len: in: its length in bytes
  * @priority: in: 0..MBOX_PRIO_MAX, higher is received first
@@ -252,8 +285,10 @@ struct mbox_send {
  * struct mbox_recv - MBOX_IOC_RECV: receive one message
  * @size: in: sizeof(struct mbox_recv)
  * @flags: in: MBOX_RECV_FROM, MBOX_NONBLOCK, MBOX_DEADLINE
- * @addr: in: enum mbox_addr (MBOX_ADDR_MAILBOX)
- * @from: in: mailbox id
+ * @addr: in: enum mbox_addr
+ * @from: in: mailbox id; or, for direct messages, the pid (in the
+ *	receiver's pid namespace) or pidfd of the only sender to take from,
+ *	pid 0 for any sender
  * @buf: in: pointer to the receive buffer
  * @len: in: its size; out: the message's length, also when the buffer is
  *	too small (EMSGSIZE, and the message stays queued)
@@ -295,5 +330,6 @@ struct mbox_recv {
 #define MBOX_IOC_SET		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SET)
 #define MBOX_IOC_SEND		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SEND)
 #define MBOX_IOC_RECV		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_RECV)
+#define MBOX_IOC_DIRECT		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_DIRECT)
 
 #endif /* _UAPI_LINUX_MBOX_H */
