@@ -240,6 +240,35 @@ static void msgq_deadline_in_the_past(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->q.receivers));
 }
 
+static void msgq_buckets_are_separate(struct kunit *test)
+{
+	struct msgq_test *t = test->priv;
+	struct mbox_bucket a = { .capacity = 1, .max_bytes = U64_MAX };
+	struct mbox_bucket b = { .capacity = 1, .max_bytes = U64_MAX };
+	struct mbox_bucket *which[] = { &a, &a, &b };
+	int want[] = { 0, -EAGAIN, 0 };
+	struct mbox_msg *msg;
+	char out[8];
+	int i;
+
+	/* A queue of one bucket per sender, as direct links use. */
+	mbox_queue_init(&t->q, 0, U64_MAX);
+	for (i = 0; i < ARRAY_SIZE(which); i++) {
+		KUNIT_ASSERT_EQ(test, copy_to_user(t->ubuf, "m", 1), 0);
+		msg = mbox_msg_alloc(t->ubuf, 1, 0);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+		msg->bucket = which[i];
+		KUNIT_EXPECT_EQ(test, mbox_queue_send(&t->q, msg, false,
+						      &nonblock, NULL), want[i]);
+	}
+	KUNIT_EXPECT_EQ(test, a.count, 1U);
+	KUNIT_EXPECT_EQ(test, b.count, 1U);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 0U);
+	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, NULL), 0);
+	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, NULL), 0);
+	KUNIT_EXPECT_EQ(test, a.count + b.count, 0U);
+}
+
 static struct kunit_case msgq_cases[] = {
 	KUNIT_CASE(msgq_priority_then_fifo),
 	KUNIT_CASE(msgq_bounded_count_and_bytes),
@@ -250,6 +279,7 @@ static struct kunit_case msgq_cases[] = {
 	KUNIT_CASE(msgq_kill_frees_and_fails),
 	KUNIT_CASE(msgq_poll_states),
 	KUNIT_CASE(msgq_deadline_in_the_past),
+	KUNIT_CASE(msgq_buckets_are_separate),
 	{}
 };
 
