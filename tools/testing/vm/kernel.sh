@@ -85,12 +85,16 @@ stock() {	# stock META: Debian's kernel behind meta package META
 	echo "KERNEL=$dir/vmlinuz"
 }
 
-source_tree() {	# unpack linux-source-6.12 once; print its directory
-	local deb ver dir
+source_deb() {	# set deb and ver to the linux-source-6.12 package, fetched
 	apt_ready
 	download linux-source-6.12
 	deb=$(ls "$cache/debs/linux-source-6.12_"*.deb | tail -1)
 	ver=$(dpkg-deb -f "$deb" Version)
+}
+
+source_tree() {	# unpack linux-source-6.12 once; print its directory
+	local deb ver dir
+	source_deb
 	dir=$cache/src/$ver
 	if [ ! -f "$dir/.done" ]; then
 		log "unpacking linux-source-6.12 $ver"
@@ -106,10 +110,7 @@ source_tree() {	# unpack linux-source-6.12 once; print its directory
 
 tools() {	# the few files of linux-source-6.12 used outside a kernel build
 	local deb ver dir
-	apt_ready
-	download linux-source-6.12
-	deb=$(ls "$cache/debs/linux-source-6.12_"*.deb | tail -1)
-	ver=$(dpkg-deb -f "$deb" Version)
+	source_deb
 	dir=$cache/tools/$ver
 	if [ ! -f "$dir/.done" ]; then
 		log "extracting the kselftest harness and checkpatch from linux-source-6.12"
