@@ -181,14 +181,13 @@ static bool mbox_may_signal(const struct cred *tcred)
 /**
  * mbox_process - the process named by a pid or a pidfd
  * @addr: MBOX_ADDR_PID or MBOX_ADDR_PIDFD
- * @nr: the pid (in the caller's pid namespace) or the pidfd
- * @may_signal: if not NULL, set to whether kill(2) would let the caller
- *	signal it
+ * @nr: the pid (in the caller's pid namespace; a thread id names its
+ *	process) or the pidfd
  *
  * Return: its thread-group pid, a counted reference; ERR_PTR(-ESRCH) if
  * there is no such live process, -EBADF or -EINVAL for a bad pidfd.
  */
-static struct pid *mbox_process(u32 addr, u32 nr, bool *may_signal)
+struct pid *mbox_process(u32 addr, u32 nr)
 {
 	struct task_struct *task;
 	struct pid *pid, *tgid = ERR_PTR(-ESRCH);
@@ -202,14 +201,26 @@ static struct pid *mbox_process(u32 addr, u32 nr, bool *may_signal)
 
 	rcu_read_lock();
 	task = pid_task(pid, PIDTYPE_PID);
-	if (task && !(task->flags & PF_EXITING)) {
+	/* Alive while one of its threads is (its leader may be a zombie). */
+	if (task && atomic_read(&task->signal->live))
 		tgid = get_pid(task_tgid(task));
-		if (may_signal)
-			*may_signal = mbox_may_signal(__task_cred(task));
-	}
 	rcu_read_unlock();
 	put_pid(pid);
 	return tgid;
+}
+
+/* Would kill(2) let the caller signal process @tgid? */
+static bool mbox_may_signal_process(struct pid *tgid)
+{
+	struct task_struct *task;
+	bool ok = false;
+
+	rcu_read_lock();
+	task = pid_task(tgid, PIDTYPE_TGID);
+	if (task)
+		ok = mbox_may_signal(__task_cred(task));
+	rcu_read_unlock();
+	return ok;
 }
 
 /* Links */
@@ -274,10 +285,9 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 	struct pid *receiver = NULL;
 	struct pid *target;
 	struct mbox_msg *msg;
-	bool may_signal = false;
 	int ret;
 
-	target = mbox_process(s->addr, s->to, &may_signal);
+	target = mbox_process(s->addr, s->to);
 	if (IS_ERR(target))
 		return PTR_ERR(target);
 	d = mbox_inbox_find(target);
@@ -285,7 +295,7 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 	if (!d)
 		goto put_target;
 	ret = -EPERM;
-	if (!d->anyone && !may_signal)
+	if (!d->anyone && !mbox_may_signal_process(target))
 		goto put;
 	ret = -EMSGSIZE;
 	if (s->len > d->max_msg_size)
@@ -315,10 +325,7 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 
 	ret = mbox_queue_send(&d->q, msg, s->flags & MBOX_SEND_SYNC, blk,
 			      &receiver);
-	if (receiver) {
-		s->receiver_pid = pid_vnr(receiver);
-		put_pid(receiver);
-	}
+	mbox_send_report(s, receiver);
 put:
 	kfree(spare);
 	mbox_inbox_put(d);
@@ -342,7 +349,7 @@ int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 		return -EBADF;
 	/* receive(Q), or receive(ANY) with pid 0 */
 	if (r->addr == MBOX_ADDR_PIDFD || r->from) {
-		req.from = mbox_process(r->addr, r->from, NULL);
+		req.from = mbox_process(r->addr, r->from);
 		if (IS_ERR(req.from)) {
 			ret = PTR_ERR(req.from);
 			goto put;
@@ -400,6 +407,8 @@ static int mbox_direct_enable(struct mbox_endpoint *ep, struct mbox_direct *arg)
 	mbox_queue_init(&d->q, 0, U64_MAX);
 
 	mutex_lock(&ep->lock);
+	/* Forwarding first: a peer may send as soon as it is registered. */
+	mbox_forward_add(&d->fwd, ep, &d->q);
 	spin_lock(&mbox_inboxes_lock);
 	ret = ep->inbox ? -EEXIST : 0;
 	hash_for_each_possible(mbox_inboxes, other, node, hash_ptr(d->pid, 32))
@@ -411,11 +420,13 @@ static int mbox_direct_enable(struct mbox_endpoint *ep, struct mbox_direct *arg)
 	}
 	spin_unlock(&mbox_inboxes_lock);
 	if (!ret) {
-		mbox_forward_add(&d->fwd, ep, &d->q);
 		xa_lock(&ep->atts);
 		ep->inbox = d;
 		xa_unlock(&ep->atts);
 		mbox_inbox_fill(d, arg);
+		wake_up_poll(&ep->poll_wq, EPOLLIN | EPOLLRDNORM);
+	} else {
+		mbox_forward_del(&d->fwd, &d->q);
 	}
 	mutex_unlock(&ep->lock);
 	if (ret)

@@ -11,8 +11,9 @@
  *   mbox_endpoint.lock (mutex)
  *   mbox_registry_lock (mutex, mailbox.c), mbox_inboxes_lock (direct.c)
  *   mbox_mailbox.lock (spinlock)
+ *   mbox_endpoint.atts xa_lock (poll holds it across the queue locks)
  *   mbox_queue.lock (spinlock, msgq.c)
- *   mbox_endpoint.atts xa_lock, mbox_users_lock, wait queue locks
+ *   mbox_users_lock, wait queue locks
  */
 #ifndef _MBOX_INTERNAL_H
 #define _MBOX_INTERNAL_H
@@ -108,6 +109,7 @@ int mbox_ioc_set(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_send(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg);
 __poll_t mbox_attach_poll(struct mbox_attach *att);
+void mbox_send_report(struct mbox_send *s, struct pid *receiver);
 void mbox_recv_report(struct mbox_recv *r, struct mbox_recv_req *req);
 int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
 		    u32 flags, u64 deadline_ns);
@@ -120,6 +122,7 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 		     const struct mbox_block *blk);
 __poll_t mbox_direct_poll(struct mbox_endpoint *ep);
+struct pid *mbox_process(u32 addr, u32 nr);
 void mbox_direct_release(struct mbox_endpoint *ep);
 void mbox_endpoint_close_all(struct mbox_endpoint *ep);
 int mbox_registry_init(void);

@@ -261,6 +261,28 @@ static void mbox_leave(struct mbox_mailbox *mb, u32 rights)
 }
 
 /*
+ * Add @att, which holds a reference on its mailbox and was admitted by the
+ * sharing policy, to its endpoint; ep->lock held.  An endpoint polled
+ * already learns at once that the mailbox has something for it.
+ */
+static int mbox_attach_publish(struct mbox_attach *att)
+{
+	struct mbox_endpoint *ep = att->ep;
+	__poll_t mask;
+	int ret;
+
+	lockdep_assert_held(&ep->lock);
+	ret = xa_insert(&ep->atts, att->mb->id, att, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret;
+	mbox_forward_add(&att->fwd, ep, &att->mb->q);
+	mask = mbox_attach_poll(att);
+	if (mask)
+		wake_up_poll(&ep->poll_wq, mask);
+	return 0;
+}
+
+/*
  * Open @mb on @ep with @rights, using @att (allocated by the caller, owned
  * by the endpoint on success); ep->lock held.  Takes a reference on @mb.
  */
@@ -281,14 +303,13 @@ static int mbox_attach(struct mbox_endpoint *ep, struct mbox_mailbox *mb,
 	att->ep = ep;
 	att->mb = mb;
 	att->rights = rights;
-	ret = xa_insert(&ep->atts, mb->id, att, GFP_KERNEL_ACCOUNT);
+	mbox_get(mb);
+	ret = mbox_attach_publish(att);
 	if (ret) {
 		mbox_leave(mb, rights);
-		return ret;
+		mbox_put(mb);
 	}
-	mbox_get(mb);
-	mbox_forward_add(&att->fwd, ep, &mb->q);
-	return 0;
+	return ret;
 }
 
 static void mbox_destroy(struct mbox_mailbox *mb);
@@ -343,6 +364,7 @@ int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 	struct mbox_mailbox *mb;
 	struct mbox_attach *att;
 	u64 max_bytes;
+	u32 id;
 	int ret;
 
 	if (c->flags & ~MBOX_CREATE_SYSTEM || c->mode & ~MBOX_MODE_MASK ||
@@ -354,8 +376,10 @@ int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 		return ret;
 
 	mb = kmem_cache_zalloc(mbox_mailbox_cache, GFP_KERNEL_ACCOUNT);
+	if (!mb)
+		return -ENOMEM;
 	att = kzalloc(sizeof(*att), GFP_KERNEL_ACCOUNT);
-	if (!mb || !att) {
+	if (!att) {
 		ret = -ENOMEM;
 		goto free;
 	}
@@ -384,13 +408,22 @@ int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 	mb->msg_size = c->msg_size;
 	mb->cuid = current_euid();
 	mb->cgid = current_egid();
-	refcount_set(&mb->ref, 1);
 	spin_lock_init(&mb->lock);
 	mb->uid = mb->cuid;
 	mb->gid = mb->cgid;
 	mb->mode = c->mode;
 	mb->owner = mb->system ? NULL : ep;
 	mbox_queue_init(&mb->q, c->capacity, max_bytes);
+	/*
+	 * Born open on the creating endpoint, before anyone can find it: one
+	 * reference for the registry, one for that attachment.
+	 */
+	refcount_set(&mb->ref, 2);
+	mb->nr_open = 1;
+	mb->nr_recv = 1;
+	att->ep = ep;
+	att->mb = mb;
+	att->rights = MBOX_RIGHT_SEND | MBOX_RIGHT_RECV;
 
 	mutex_lock(&ep->lock);
 	mutex_lock(&mbox_registry_lock);
@@ -404,32 +437,34 @@ int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 		mutex_unlock(&mbox_registry_lock);
 		mutex_unlock(&ep->lock);
 		mbox_user_uncharge_mailbox(mb->creator);
+		refcount_set(&mb->ref, 1);
 		mbox_put(mb);
 		kfree(att);
 		return ret;
 	}
-	mb->id = mbox_next_id++;
+	id = mbox_next_id++;
+	mb->id = id;
 	mb->registered = true;
 	if (mb->name)
 		hash_add(mbox_names, &mb->name_node,
 			 mbox_name_hash(mb->ipc_ns, mb->name));
 	mutex_unlock(&mbox_registry_lock);
 
-	ret = mbox_attach(ep, mb, att, MBOX_RIGHT_SEND | MBOX_RIGHT_RECV);
+	ret = mbox_attach_publish(att);
 	mutex_unlock(&ep->lock);
 	if (ret) {
 		mbox_destroy(mb);
+		mbox_put(mb);
 		kfree(att);
 		return ret;
 	}
-	c->id = mb->id;
+	c->id = id;
 	return 0;
 
 free:
-	if (mb && mb->creator)
+	if (mb->creator)
 		mbox_user_put(mb->creator);
-	if (mb)
-		kfree(mb->name);
+	kfree(mb->name);
 	kmem_cache_free(mbox_mailbox_cache, mb);
 	kfree(att);
 	return ret;
@@ -637,13 +672,18 @@ int mbox_ioc_send(struct mbox_endpoint *ep, void *arg)
 	}
 	ret = mbox_queue_send(&mb->q, msg, s->flags & MBOX_SEND_SYNC, &blk,
 			      &receiver);
-	if (receiver) {
-		s->receiver_pid = pid_vnr(receiver);
-		put_pid(receiver);
-	}
+	mbox_send_report(s, receiver);
 put:
 	mbox_put(mb);
 	return ret;
+}
+
+/* Report who received a synchronous send; drops @receiver. */
+void mbox_send_report(struct mbox_send *s, struct pid *receiver)
+{
+	if (s->flags & MBOX_SEND_SYNC)
+		s->receiver_pid = pid_vnr(receiver);
+	put_pid(receiver);
 }
 
 /* Fill the out fields of a receive from what it got, as the receiver sees it. */
@@ -694,10 +734,11 @@ int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 	if (!mb)
 		return -EBADF;
 	if (r->flags & MBOX_RECV_FROM) {
-		req.from = find_get_pid(r->from_pid);
-		ret = -ESRCH;
-		if (!req.from)
+		req.from = mbox_process(MBOX_ADDR_PID, r->from_pid);
+		if (IS_ERR(req.from)) {
+			ret = PTR_ERR(req.from);
 			goto put;
+		}
 	}
 	req.buf = u64_to_user_ptr(r->buf);
 	req.len = r->len;

@@ -131,6 +131,12 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
 	if (ret)
 		return ret;
+	/*
+	 * The result is written back after the operation: make sure it can
+	 * be, before a receive consumes a message or a send delivers one.
+	 */
+	if (op->out && copy_to_user(uarg, &buf, min_t(u32, usize, op->size)))
+		return -EFAULT;
 
 	ret = op->handler(ep, &buf);
 	if ((ret == 0 || ret == -EMSGSIZE) && op->out &&

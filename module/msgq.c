@@ -223,6 +223,20 @@ static bool mbox_room(struct mbox_queue *q, const struct mbox_msg *msg)
 	return b->count < b->capacity && b->bytes + msg->len <= b->max_bytes;
 }
 
+/* Room for a new sender: blocked senders of its bucket go first. */
+static bool mbox_room_for_new(struct mbox_queue *q, const struct mbox_msg *msg)
+{
+	struct mbox_bucket *b = mbox_bucket(q, msg);
+	struct mbox_waiter *w;
+
+	if (!mbox_room(q, msg))
+		return false;
+	list_for_each_entry(w, &q->senders, node)
+		if (mbox_bucket(q, w->msg) == b)
+			return false;
+	return true;
+}
+
 static void mbox_link(struct mbox_queue *q, struct mbox_msg *msg)
 {
 	struct list_head *head = &q->prio[msg->prio];
@@ -470,12 +484,21 @@ static int mbox_wait(struct mbox_waiter *w, const struct mbox_block *blk)
 	return ret;
 }
 
-/* Called and returns with q->lock held: wait out a receiver's copy. */
-static void mbox_wait_settled(struct mbox_queue *q, struct mbox_waiter *w)
+/*
+ * Called and returns with q->lock held: wait out a receiver's copy of
+ * @msg.  A task being killed does not wait: it lets go of its message,
+ * which the receiver then settles as if no sender waited.
+ */
+static void mbox_wait_settled(struct mbox_queue *q, struct mbox_waiter *w,
+			      struct mbox_msg *msg)
 	__must_hold(&q->lock)
 {
 	while (w->state == MBOX_WAITING) {
-		set_current_state(TASK_UNINTERRUPTIBLE);
+		if (fatal_signal_pending(current)) {
+			msg->waiter = NULL;
+			break;
+		}
+		set_current_state(TASK_KILLABLE);
 		spin_unlock(&q->lock);
 		schedule();
 		spin_lock(&q->lock);
@@ -518,7 +541,8 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 		if (!sync)
 			goto sent;
 		msg->waiter = &w;
-	} else if (mbox_room(q, msg)) {
+	} else if (mbox_room_for_new(q, msg) && !(sync && blk->nonblock)) {
+		/* (A non-blocking synchronous send needs a waiting receiver.) */
 		mbox_link(q, msg);
 		mbox_count(q, msg);
 		if (!sync)
@@ -549,14 +573,14 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 			list_del(&w.node);
 		} else if (msg->reserved) {
 			w.cancel = true;
-			mbox_wait_settled(q, &w);
+			mbox_wait_settled(q, &w, msg);
 		} else {
 			mbox_unlink(q, msg);
 			mbox_uncount(q, msg);
 			msg->waiter = NULL;
 			w.msg = msg;
 			mbox_admit_senders(q);
-			notify = EPOLLOUT | EPOLLWRNORM;
+			notify = EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM;
 		}
 	}
 	switch (w.state) {
@@ -651,7 +675,7 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 		msg = w.msg;
 		ret = 0;
 	}
-	sync = msg->waiter;
+	sync = msg->waiter && msg->waiter->sync;
 	spin_unlock(&q->lock);
 
 	if (copy_to_user(req->buf, msg->data, msg->len)) {
@@ -668,7 +692,8 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 	spin_lock(&q->lock);
 	msg = mbox_settle(q, msg, ret == 0);
 	spin_unlock(&q->lock);
-	mbox_notify(q, ret ? EPOLLIN | EPOLLRDNORM : EPOLLOUT | EPOLLWRNORM);
+	/* Room freed, senders admitted, or the message back: tell both. */
+	mbox_notify(q, EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM);
 	mbox_msg_free(msg);
 	return ret;
 

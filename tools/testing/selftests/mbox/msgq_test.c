@@ -1548,4 +1548,148 @@ TEST_F_TIMEOUT(msgq, poll_wakes_with_pollhup_on_destroy, 60)
 	EXPECT_EQ(0, poll_now(self->fd, POLLIN));
 }
 
+/* ---- found in review ------------------------------------------------------ */
+
+TEST_F(msgq, sync_nonblocking_send_needs_waiting_receiver)
+{
+	__u32 id;
+
+	ASSERT_EQ(0, make_box(self->fd, 4, &id));
+	/* Room in the queue is not enough: nobody could take it now. */
+	EXPECT_EQ(-EAGAIN, mbox_send(self->fd, id, "s", 1, 0,
+				     MBOX_SEND_SYNC | MBOX_NONBLOCK));
+	EXPECT_TRUE(mbox_queue_empty(self->fd, id));
+}
+
+TEST_F(msgq, blocked_sender_keeps_its_turn_for_bytes)
+{
+	static char big[50], small[30], first[60], buf[64];
+	__u32 len = sizeof(buf);
+	struct mbox_send s;
+	struct mbox_bg bg;
+	__u32 id;
+
+	ASSERT_EQ(0, mbox_create_sized(self->fd, 0, 8, 64, 100, 0, 0600, &id));
+	ASSERT_EQ(0, mbox_send(self->fd, id, first, sizeof(first), 0,
+			       MBOX_NONBLOCK));
+	mbox_send_init(&s, id, big, sizeof(big), 0, 0);
+	ASSERT_EQ(0, mbox_bg_start(&bg, self->fd, MBOX_IOC_SEND, &s));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
+	/* 30 bytes would fit, but the blocked 50 go first. */
+	EXPECT_EQ(-EAGAIN, mbox_send(self->fd, id, small, sizeof(small), 0,
+				     MBOX_NONBLOCK));
+	EXPECT_EQ(0, mbox_recv(self->fd, id, buf, &len, 0));
+	EXPECT_EQ(sizeof(first), len);
+	EXPECT_EQ(0, mbox_bg_join(&bg));
+	EXPECT_EQ(0, mbox_send(self->fd, id, small, sizeof(small), 0,
+			       MBOX_NONBLOCK));
+}
+
+TEST_F(msgq, async_rendezvous_send_reports_no_receiver)
+{
+	struct mbox_send s;
+	struct mbox_recv r;
+	struct mbox_bg bg;
+	char buf[8];
+	__u32 id;
+
+	ASSERT_EQ(0, make_box(self->fd, 0, &id));
+	mbox_send_init(&s, id, "a", 1, 0, 0);
+	s.receiver_pid = 0xa5a5a5a5;
+	ASSERT_EQ(0, mbox_bg_start(&bg, self->fd, MBOX_IOC_SEND, &s));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
+	mbox_recv_init(&r, id, buf, sizeof(buf), 0);
+	ASSERT_EQ(0, mbox_recv_ex(self->fd, &r));
+	EXPECT_EQ(0, r.msg_flags & MBOX_MSG_SYNC);
+	EXPECT_EQ(0, mbox_bg_join(&bg));
+	EXPECT_EQ(0, s.receiver_pid);
+}
+
+TEST_F(msgq, recv_from_thread_id_names_its_process)
+{
+	struct mbox_send s;
+	struct mbox_recv r;
+	struct mbox_bg bg;
+	char buf[8];
+	__u32 id;
+
+	ASSERT_EQ(0, make_box(self->fd, 4, &id));
+	/* A thread of this process sends; its tid selects the process. */
+	mbox_send_init(&s, id, "t", 1, 0, MBOX_SEND_SYNC);
+	ASSERT_EQ(0, mbox_bg_start(&bg, self->fd, MBOX_IOC_SEND, &s));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
+	mbox_recv_init(&r, id, buf, sizeof(buf), MBOX_RECV_FROM | MBOX_NONBLOCK);
+	r.from_pid = bg.tid;
+	EXPECT_EQ(0, mbox_recv_ex(self->fd, &r));
+	EXPECT_EQ(getpid(), r.sender_pid);
+	EXPECT_EQ(0, mbox_bg_join(&bg));
+}
+
+TEST_F(msgq, read_only_recv_struct_takes_nothing)
+{
+	struct mbox_recv *r;
+	char buf[8];
+	void *page;
+	__u32 id;
+
+	ASSERT_EQ(0, make_box(self->fd, 4, &id));
+	ASSERT_EQ(0, mbox_send(self->fd, id, "kept", 4, 0, MBOX_NONBLOCK));
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	r = page;
+	mbox_recv_init(r, id, buf, sizeof(buf), MBOX_NONBLOCK);
+	ASSERT_EQ(0, mprotect(page, 4096, PROT_READ));
+	EXPECT_EQ(-EFAULT, mbox_recv_ex(self->fd, r));
+	munmap(page, 4096);
+	EXPECT_TRUE(mbox_recv_is(self->fd, id, "kept"));
+}
+
+struct epoll_waiter {
+	int epfd;
+	int tid;
+};
+
+static void *epoll_wait_one(void *arg)
+{
+	struct epoll_waiter *w = arg;
+	struct epoll_event ev;
+
+	__atomic_store_n(&w->tid, (int)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+	return (void *)(long)epoll_wait(w->epfd, &ev, 1, 20000);
+}
+
+TEST_F_TIMEOUT(msgq, epoll_wakes_when_a_full_mailbox_is_opened, 60)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_waiter w = { .tid = 0 };
+	pthread_t th;
+	void *got;
+	__u32 id;
+	int ep2;
+
+	/* A system-owned mailbox with a message waiting, not yet open on ep2. */
+	ASSERT_EQ(0, mbox_create(self->fd, NULL, MBOX_CREATE_SYSTEM, 4,
+				 MBOX_POLICY_SHARED, 0600, &id));
+	ASSERT_EQ(0, mbox_send(self->fd, id, "m", 1, 0, MBOX_NONBLOCK));
+	ep2 = mbox_dev_open();
+	ASSERT_LE(0, ep2);
+	w.epfd = epoll_create1(0);
+	ASSERT_LE(0, w.epfd);
+	ASSERT_EQ(0, epoll_ctl(w.epfd, EPOLL_CTL_ADD, ep2, &ev));
+	ASSERT_EQ(0, pthread_create(&th, NULL, epoll_wait_one, &w));
+	while (!__atomic_load_n(&w.tid, __ATOMIC_SEQ_CST))
+		mbox_sleep_ms(1);
+	ASSERT_EQ(0, mbox_wait_blocked_in(w.tid, MBOX_ANY_SYSCALL, MBOX_WAIT_MS));
+
+	/* Readable from the moment the mailbox is open on the endpoint. */
+	ASSERT_EQ(0, mbox_open_id(ep2, id, MBOX_OPEN_RECV));
+	ASSERT_EQ(0, pthread_join(th, &got));
+	EXPECT_EQ(1, (long)got);
+	EXPECT_TRUE(mbox_recv_is(ep2, id, "m"));
+	EXPECT_EQ(0, mbox_destroy(self->fd, id));
+	close(w.epfd);
+	close(ep2);
+}
+
 TEST_HARNESS_MAIN
