@@ -261,27 +261,13 @@ static struct mbox_link *mbox_link_get(struct mbox_inbox *d, struct pid *peer,
 	return link;
 }
 
-/* Record a link of @d with @peer (the other side of one being used). */
-static int mbox_link_note(struct mbox_inbox *d, struct pid *peer)
-{
-	struct mbox_link *spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
-
-	if (!spare)
-		return -ENOMEM;
-	spin_lock(&d->q.lock);
-	mbox_link_get(d, peer, &spare);
-	spin_unlock(&d->q.lock);
-	kfree(spare);
-	return 0;
-}
-
 /* Send and receive */
 
 int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 		     const struct mbox_block *blk)
 {
+	struct mbox_link *spare = NULL, *spare_mine = NULL;
 	struct mbox_inbox *d, *mine;
-	struct mbox_link *spare = NULL;
 	struct pid *receiver = NULL;
 	struct pid *target;
 	struct mbox_msg *msg;
@@ -301,18 +287,10 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 	if (s->len > d->max_msg_size)
 		goto put;
 
-	/* The link is both ways: the sender records it too, if it can. */
-	mine = mbox_inbox_get(ep);
-	if (mine) {
-		ret = mbox_link_note(mine, target);
-		mbox_inbox_put(mine);
-		if (ret)
-			goto put;
-	}
-
 	ret = -ENOMEM;
 	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
-	if (!spare)
+	spare_mine = kzalloc(sizeof(*spare_mine), GFP_KERNEL_ACCOUNT);
+	if (!spare || !spare_mine)
 		goto put;
 	msg = mbox_msg_alloc(u64_to_user_ptr(s->buf), s->len, s->priority);
 	if (IS_ERR(msg)) {
@@ -322,12 +300,21 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 	spin_lock(&d->q.lock);
 	msg->bucket = &mbox_link_get(d, msg->sender, &spare)->in;
 	spin_unlock(&d->q.lock);
+	/* The link is both ways: the sender's inbox, if any, records it too. */
+	mine = mbox_inbox_find(msg->sender);
+	if (mine) {
+		spin_lock(&mine->q.lock);
+		mbox_link_get(mine, target, &spare_mine);
+		spin_unlock(&mine->q.lock);
+		mbox_inbox_put(mine);
+	}
 
 	ret = mbox_queue_send(&d->q, msg, s->flags & MBOX_SEND_SYNC, blk,
 			      &receiver);
 	mbox_send_report(s, receiver);
 put:
 	kfree(spare);
+	kfree(spare_mine);
 	mbox_inbox_put(d);
 put_target:
 	put_pid(target);
@@ -347,9 +334,15 @@ int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 	d = mbox_inbox_get(ep);
 	if (!d)
 		return -EBADF;
-	/* receive(Q), or receive(ANY) with pid 0 */
+	/*
+	 * receive(Q), or receive(ANY) with pid 0.  A pidfd names its process
+	 * even after it exited, so what it sent can still be taken.
+	 */
 	if (r->addr == MBOX_ADDR_PIDFD || r->from) {
-		req.from = mbox_process(r->addr, r->from);
+		if (r->addr == MBOX_ADDR_PIDFD)
+			req.from = mbox_pidfd_pid(r->from);
+		else
+			req.from = mbox_process(r->addr, r->from);
 		if (IS_ERR(req.from)) {
 			ret = PTR_ERR(req.from);
 			goto put;

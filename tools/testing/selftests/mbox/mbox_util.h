@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -285,6 +287,150 @@ static inline bool mbox_queue_empty(int fd, __u32 id)
 	return mbox_recv(fd, id, buf, &len, MBOX_NONBLOCK) == -EAGAIN;
 }
 
+/* ---- direct links ------------------------------------------------------- */
+
+/* MBOX_IOC_DIRECT with d's flags and limits; d->size is set here. */
+static inline int mbox_direct_ex(int fd, struct mbox_direct *d)
+{
+	d->size = sizeof(*d);
+	return mbox_ioctl(fd, MBOX_IOC_DIRECT, d);
+}
+
+/*
+ * Enable direct receiving on this endpoint (flags 0 or MBOX_DIRECT_ANYONE)
+ * with these limits (0: the defaults); *out (may be NULL) gets what
+ * the module reports.
+ */
+static inline int mbox_direct_enable(int fd, __u32 flags, __u32 capacity,
+				     __u32 max_msg_size, __u64 max_bytes,
+				     struct mbox_direct *out)
+{
+	struct mbox_direct d = {
+		.flags = flags,
+		.capacity = capacity,
+		.max_msg_size = max_msg_size,
+		.max_bytes = max_bytes,
+	};
+	int ret = mbox_direct_ex(fd, &d);
+
+	if (out)
+		*out = d;
+	return ret;
+}
+
+static inline int mbox_direct_query(int fd, struct mbox_direct *out)
+{
+	struct mbox_direct d = { .flags = MBOX_DIRECT_QUERY };
+	int ret = mbox_direct_ex(fd, &d);
+
+	if (out)
+		*out = d;
+	return ret;
+}
+
+static inline int mbox_direct_disable(int fd)
+{
+	struct mbox_direct d = { .flags = MBOX_DIRECT_DISABLE };
+
+	return mbox_direct_ex(fd, &d);
+}
+
+/* The number of links QUERY reports, or -errno. */
+static inline int mbox_direct_links(int fd)
+{
+	struct mbox_direct d;
+	int ret = mbox_direct_query(fd, &d);
+
+	return ret ? ret : (int)d.links;
+}
+
+/* pidfd_open(2): a pidfd (close-on-exec) or -errno. */
+static inline int mbox_pidfd_open(pid_t pid)
+{
+	int fd = syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * SEND to a process: addr MBOX_ADDR_PID (to a pid) or MBOX_ADDR_PIDFD (to
+ * a pidfd); deadline_ns with MBOX_DEADLINE; *receiver_pid (may be NULL)
+ * with MBOX_SEND_SYNC.
+ */
+static inline int mbox_send_direct(int fd, __u32 addr, __u32 to,
+				   const void *buf, __u32 len, __u32 prio,
+				   __u32 flags, __u64 deadline_ns,
+				   __u32 *receiver_pid)
+{
+	struct mbox_send s;
+	int ret;
+
+	mbox_send_init(&s, to, buf, len, prio, flags);
+	s.addr = addr;
+	s.deadline_ns = deadline_ns;
+	ret = mbox_ioctl(fd, MBOX_IOC_SEND, &s);
+	if (!ret && receiver_pid)
+		*receiver_pid = s.receiver_pid;
+	return ret;
+}
+
+/* SEND the string msg (without its NUL) to pid, priority 0. */
+static inline int mbox_send_pid(int fd, pid_t pid, const char *msg,
+				__u32 flags)
+{
+	return mbox_send_direct(fd, MBOX_ADDR_PID, pid, msg, strlen(msg), 0,
+				flags, 0, NULL);
+}
+
+/* SEND the string msg (without its NUL) through a pidfd, priority 0. */
+static inline int mbox_send_pidfd(int fd, int pidfd, const char *msg,
+				  __u32 flags)
+{
+	return mbox_send_direct(fd, MBOX_ADDR_PIDFD, pidfd, msg, strlen(msg),
+				0, flags, 0, NULL);
+}
+
+/*
+ * Prepare a direct RECV: from 0 with MBOX_ADDR_PID is receive(ANY); a pid
+ * (MBOX_ADDR_PID) or a pidfd (MBOX_ADDR_PIDFD) is receive(Q).
+ */
+static inline void mbox_recv_direct_init(struct mbox_recv *r, __u32 addr,
+					 __u32 from, void *buf, __u32 len,
+					 __u32 flags)
+{
+	mbox_recv_init(r, from, buf, len, flags);
+	r->addr = addr;
+}
+
+/*
+ * Receive one direct message without blocking: whether it is exactly msg
+ * (a string, without its NUL).  *sender_pid (may be NULL) gets its sender.
+ */
+static inline bool mbox_recv_direct_is(int fd, __u32 addr, __u32 from,
+				       const char *msg, __u32 *sender_pid)
+{
+	struct mbox_recv r;
+	char buf[256];
+
+	mbox_recv_direct_init(&r, addr, from, buf, sizeof(buf), MBOX_NONBLOCK);
+	if (mbox_recv_ex(fd, &r))
+		return false;
+	if (sender_pid)
+		*sender_pid = r.sender_pid;
+	return r.len == strlen(msg) && !memcmp(buf, msg, r.len);
+}
+
+/* Whether a non-blocking receive(ANY) finds nothing (EAGAIN). */
+static inline bool mbox_direct_empty(int fd)
+{
+	struct mbox_recv r;
+	char buf[256];
+
+	mbox_recv_direct_init(&r, MBOX_ADDR_PID, 0, buf, sizeof(buf),
+			      MBOX_NONBLOCK);
+	return mbox_recv_ex(fd, &r) == -EAGAIN;
+}
+
 /* ---- time --------------------------------------------------------------- */
 
 static inline __u64 mbox_now_ns(void)
@@ -391,6 +537,21 @@ static inline int mbox_drop_privileges(uid_t uid, gid_t gid)
 }
 
 /*
+ * Drop to real, effective and saved uids ruid/euid/suid and gid gid, with
+ * no supplementary groups.  With none of the uids 0 no capability is left;
+ * with one of them 0 the permitted set survives, so only kill(2)-style
+ * checks on the real and saved uids are meaningful then.
+ */
+static inline int mbox_drop_privileges_res(uid_t ruid, uid_t euid, uid_t suid,
+					   gid_t gid)
+{
+	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+	    setresuid(ruid, euid, suid))
+		return MBOX_CHILD_EDROP;
+	return 0;
+}
+
+/*
  * Fork a child that runs fn(arg), as uid/gid unless uid is (uid_t)-1 (then
  * as the caller), and exits with its result.  Returns the pid or -errno.
  */
@@ -462,6 +623,42 @@ static inline int mbox_run(mbox_child_fn fn, void *arg)
 static inline int mbox_run_as_nobody(mbox_child_fn fn, void *arg)
 {
 	return mbox_run_as(MBOX_NOBODY, MBOX_NOBODY, fn, arg);
+}
+
+/* Exit status of a child whose unshare(CLONE_NEWPID) was refused. */
+#define MBOX_CHILD_ENONS	252
+
+struct mbox_pidns_run {
+	mbox_child_fn fn;
+	void *arg;
+};
+
+static inline int mbox_pidns_child(void *data)
+{
+	struct mbox_pidns_run *run = data;
+	pid_t pid;
+
+	/* If the test dies, so does this child, and with it the namespace. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWPID))
+		return errno == EPERM || errno == EINVAL ? MBOX_CHILD_ENONS :
+							   errno;
+	/* The first child is pid 1 of the new namespace. */
+	pid = mbox_spawn(run->fn, run->arg);
+	return pid < 0 ? pid : mbox_reap(pid);
+}
+
+/*
+ * Run fn(arg) as pid 1 of a new pid namespace (a child unshares, then
+ * forks it); its status, MBOX_CHILD_ENONS if pid namespaces cannot be
+ * made, or -errno.  The namespace ends when fn returns: every process
+ * fn started there is killed.
+ */
+static inline int mbox_run_in_new_pidns(mbox_child_fn fn, void *arg)
+{
+	struct mbox_pidns_run run = { .fn = fn, .arg = arg };
+
+	return mbox_run(mbox_pidns_child, &run);
 }
 
 /*
