@@ -158,7 +158,8 @@ static int mbox_pending_answer(struct mbox_pending *p, struct mbox_msg *reply,
 	if (mbox_pending_complete(p, reply, err))
 		return 0;
 	mbox_msg_free(reply);
-	return -ECANCELED;
+	/* Failed already (its queue or server went): nothing to answer. */
+	return READ_ONCE(p->state) == MBOX_CALL_FAILED ? -ENOENT : -ECANCELED;
 }
 
 /* Server side */
@@ -199,7 +200,8 @@ static struct mbox_pending *mbox_pending_take(struct mbox_endpoint *ep,
 	p = xa_load(&ep->calls, slot);
 	if (!p || p->token != token)
 		p = ERR_PTR(-ENOENT);
-	else if (len > p->reply_cap)
+	else if (len > p->reply_cap &&
+		 READ_ONCE(p->state) == MBOX_CALL_WAITING)
 		p = ERR_PTR(-EMSGSIZE);
 	else
 		__xa_erase(&ep->calls, slot);
@@ -328,8 +330,16 @@ int mbox_ioc_call(struct mbox_endpoint *ep, void *arg)
 
 	/* The request, synchronously: restartable until it is received. */
 	ret = mbox_send_msg(ep, &s, &blk, p);
-	if (ret)
+	if (ret) {
+		/*
+		 * Not received; or, for a caller being killed during the
+		 * receiver's copy, perhaps received: then nobody waits.
+		 */
+		spin_lock(&p->lock);
+		p->state = MBOX_CALL_CANCELLED;
+		spin_unlock(&p->lock);
 		goto out;
+	}
 	c->server_pid = s.receiver_pid;
 
 	ret = mbox_pending_wait(p, &blk, &reply);
