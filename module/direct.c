@@ -67,7 +67,6 @@ struct mbox_link {
 /**
  * struct mbox_inbox - the direct receiving side of a process
  * @pid: the process (thread-group pid), a counted reference
- * @ref: references: the endpoint's, and one per ioctl using it
  * @node: in mbox_inboxes (mbox_inboxes_lock)
  * @registered: in mbox_inboxes (mbox_inboxes_lock)
  * @anyone: accepts messages from any user, not only as kill(2) would
@@ -77,11 +76,11 @@ struct mbox_link {
  * @nr_links: links (queue lock)
  * @links: peer pid -> struct mbox_link (queue lock)
  * @fwd: forwards the queue's poll wake-ups to the endpoint
- * @q: every message sent to the process
+ * @q: every message sent to the process; q.ref counts references to the
+ *	inbox: the endpoint's, and one per ioctl or call using it
  */
 struct mbox_inbox {
 	struct pid *pid;
-	refcount_t ref;
 	struct hlist_node node;
 	bool registered;
 	bool anyone;
@@ -99,12 +98,16 @@ static DEFINE_HASHTABLE(mbox_inboxes, 6);
 
 static void mbox_inbox_put(struct mbox_inbox *d)
 {
+	mbox_queue_put(&d->q);
+}
+
+static void mbox_inbox_release(struct mbox_queue *q)
+{
+	struct mbox_inbox *d = container_of(q, struct mbox_inbox, q);
 	struct mbox_link *link;
 	struct hlist_node *tmp;
 	int bkt;
 
-	if (!refcount_dec_and_test(&d->ref))
-		return;
 	hash_for_each_safe(d->links, bkt, tmp, link, node) {
 		put_pid(link->peer);
 		kfree(link);
@@ -121,7 +124,7 @@ static struct mbox_inbox *mbox_inbox_find(struct pid *tgid)
 	spin_lock(&mbox_inboxes_lock);
 	hash_for_each_possible(mbox_inboxes, d, node, hash_ptr(tgid, 32)) {
 		if (d->pid == tgid) {
-			refcount_inc(&d->ref);
+			mbox_queue_get(&d->q);
 			spin_unlock(&mbox_inboxes_lock);
 			return d;
 		}
@@ -138,7 +141,7 @@ static struct mbox_inbox *mbox_inbox_get(struct mbox_endpoint *ep)
 	xa_lock(&ep->atts);
 	d = ep->inbox;
 	if (d)
-		refcount_inc(&d->ref);
+		mbox_queue_get(&d->q);
 	xa_unlock(&ep->atts);
 	return d;
 }
@@ -264,7 +267,7 @@ static struct mbox_link *mbox_link_get(struct mbox_inbox *d, struct pid *peer,
 /* Send and receive */
 
 int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
-		     const struct mbox_block *blk)
+		     const struct mbox_block *blk, struct mbox_pending *call)
 {
 	struct mbox_link *spare = NULL, *spare_mine = NULL;
 	struct mbox_inbox *d, *mine;
@@ -297,6 +300,8 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 		ret = PTR_ERR(msg);
 		goto put;
 	}
+	if (call)
+		msg->call = mbox_pending_get(call);
 	spin_lock(&d->q.lock);
 	msg->bucket = &mbox_link_get(d, msg->sender, &spare)->in;
 	spin_unlock(&d->q.lock);
@@ -350,7 +355,7 @@ int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 	}
 	ret = mbox_queue_recv(&d->q, &req, blk);
 	if (!ret || ret == -EMSGSIZE)
-		mbox_recv_report(r, &req);
+		ret = mbox_recv_report(ep, r, &req) ?: ret;
 	put_pid(req.from);
 put:
 	mbox_inbox_put(d);
@@ -392,12 +397,11 @@ static int mbox_direct_enable(struct mbox_endpoint *ep, struct mbox_direct *arg)
 		return ret;
 	}
 	d->pid = get_pid(task_tgid(current));
-	refcount_set(&d->ref, 1);
 	d->anyone = arg->flags & MBOX_DIRECT_ANYONE;
 	d->capacity = arg->capacity;
 	hash_init(d->links);
 	/* The queue's own bucket is unused: every message has a link's. */
-	mbox_queue_init(&d->q, 0, U64_MAX);
+	mbox_queue_init(&d->q, 0, U64_MAX, mbox_inbox_release);
 
 	mutex_lock(&ep->lock);
 	/* Forwarding first: a peer may send as soon as it is registered. */

@@ -4,7 +4,7 @@
  *
  * Files: main.c (device, endpoints, ioctl dispatch, poll), mailbox.c
  * (mailbox registry, open/close, permissions, policies), direct.c (direct
- * links between processes), msgq.c (message queues: send, receive,
+ * links between processes), call.c (call and reply), msgq.c (message queues: send, receive,
  * hand-off), user.c (per-user accounting).
  *
  * Lock order, outermost first:
@@ -37,7 +37,7 @@
 
 /* Every feature this build of the module implements. */
 #define MBOX_FEATURES_ALL	(MBOX_FEATURE_VERSION | MBOX_FEATURE_MAILBOX | \
-				 MBOX_FEATURE_DIRECT)
+				 MBOX_FEATURE_DIRECT | MBOX_FEATURE_CALL)
 
 /* Rights of an endpoint on a mailbox; also the mode bits they need. */
 #define MBOX_RIGHT_RECV		4	/* "r" */
@@ -54,6 +54,9 @@ struct mbox_mailbox;
  *	changed under @lock and its own xa_lock, read under the xa_lock
  * @inbox: its direct receiving side, or NULL; changed under @lock and
  *	the xa_lock of @atts, read under either
+ * @calls: token slot -> struct mbox_pending, the calls this endpoint
+ *	received and has not answered (its own xa_lock)
+ * @call_gen: generation of the next token (the xa_lock of @calls)
  * @poll_wq: pollers of the endpoint; every queue it receives from or sends
  *	to forwards its wake-ups here
  */
@@ -62,6 +65,8 @@ struct mbox_endpoint {
 	struct mutex lock;		/* opens and closes */
 	struct xarray atts;
 	struct mbox_inbox *inbox;
+	struct xarray calls;
+	u32 call_gen;
 	wait_queue_head_t poll_wq;
 };
 
@@ -96,6 +101,7 @@ struct mbox_attach {
 
 /* main.c */
 void mbox_version_fill(struct mbox_version *v);
+int mbox_ioc_recv_user(struct mbox_endpoint *ep, void __user *uarg);
 void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
 		      struct mbox_queue *q);
 void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q);
@@ -109,8 +115,11 @@ int mbox_ioc_set(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_send(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg);
 __poll_t mbox_attach_poll(struct mbox_attach *att);
+int mbox_send_msg(struct mbox_endpoint *ep, struct mbox_send *s,
+		  const struct mbox_block *blk, struct mbox_pending *call);
 void mbox_send_report(struct mbox_send *s, struct pid *receiver);
-void mbox_recv_report(struct mbox_recv *r, struct mbox_recv_req *req);
+int mbox_recv_report(struct mbox_endpoint *ep, struct mbox_recv *r,
+		     struct mbox_recv_req *req);
 int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
 		    u32 flags, u64 deadline_ns);
 
@@ -118,7 +127,7 @@ int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
 struct mbox_inbox;
 int mbox_ioc_direct(struct mbox_endpoint *ep, void *arg);
 int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
-		     const struct mbox_block *blk);
+		     const struct mbox_block *blk, struct mbox_pending *call);
 int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 		     const struct mbox_block *blk);
 __poll_t mbox_direct_poll(struct mbox_endpoint *ep);
@@ -127,6 +136,17 @@ void mbox_direct_release(struct mbox_endpoint *ep);
 void mbox_endpoint_close_all(struct mbox_endpoint *ep);
 int mbox_registry_init(void);
 void mbox_registry_exit(void);
+
+/* call.c */
+int mbox_ioc_call(struct mbox_endpoint *ep, void *arg);
+int mbox_ioc_reply(struct mbox_endpoint *ep, void *arg);
+struct mbox_pending *mbox_pending_get(struct mbox_pending *p);
+void mbox_pending_put(struct mbox_pending *p);
+void mbox_pending_start(struct mbox_pending *p, struct mbox_queue *q);
+void mbox_pending_fail_all(struct list_head *calls, int err);
+int mbox_pending_register(struct mbox_endpoint *ep, struct mbox_pending *p,
+			  u64 *token);
+void mbox_pending_release(struct mbox_endpoint *ep);
 
 /* user.c */
 struct mbox_user;

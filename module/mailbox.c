@@ -51,7 +51,6 @@
  * @cuid: creator's effective uid
  * @cgid: creator's effective gid
  * @creator: the creator's accounting, charged one mailbox until destroy
- * @ref: references, see the top of this file
  * @name_node: in mbox_names (registry lock)
  * @registered: in the registry (registry lock)
  * @lock: protects the fields below it, but for @q
@@ -63,7 +62,8 @@
  * @owner: process-owned: the owning endpoint, for comparison only;
  *	NULL once destroyed
  * @dead: destroyed
- * @q: its messages and blocked tasks
+ * @q: its messages and blocked tasks; q.ref counts references to the
+ *	mailbox, see the top of this file
  *
  * All but the fields under @lock are immutable after creation.
  */
@@ -78,7 +78,6 @@ struct mbox_mailbox {
 	kuid_t cuid;
 	kgid_t cgid;
 	struct mbox_user *creator;
-	refcount_t ref;
 	struct hlist_node name_node;
 	bool registered;
 
@@ -114,13 +113,18 @@ static void mbox_put_ipc_ns(struct ipc_namespace *ns)
 
 static void mbox_get(struct mbox_mailbox *mb)
 {
-	refcount_inc(&mb->ref);
+	mbox_queue_get(&mb->q);
 }
 
 static void mbox_put(struct mbox_mailbox *mb)
 {
-	if (!refcount_dec_and_test(&mb->ref))
-		return;
+	mbox_queue_put(&mb->q);
+}
+
+static void mbox_release(struct mbox_queue *q)
+{
+	struct mbox_mailbox *mb = container_of(q, struct mbox_mailbox, q);
+
 	WARN_ON_ONCE(mb->q.limit.count || mb->q.prio_map);
 	mbox_user_put(mb->creator);
 	mbox_put_ipc_ns(mb->ipc_ns);
@@ -413,12 +417,12 @@ int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 	mb->gid = mb->cgid;
 	mb->mode = c->mode;
 	mb->owner = mb->system ? NULL : ep;
-	mbox_queue_init(&mb->q, c->capacity, max_bytes);
+	mbox_queue_init(&mb->q, c->capacity, max_bytes, mbox_release);
 	/*
 	 * Born open on the creating endpoint, before anyone can find it: one
 	 * reference for the registry, one for that attachment.
 	 */
-	refcount_set(&mb->ref, 2);
+	mbox_get(mb);
 	mb->nr_open = 1;
 	mb->nr_recv = 1;
 	att->ep = ep;
@@ -437,7 +441,7 @@ int mbox_ioc_create(struct mbox_endpoint *ep, void *arg)
 		mutex_unlock(&mbox_registry_lock);
 		mutex_unlock(&ep->lock);
 		mbox_user_uncharge_mailbox(mb->creator);
-		refcount_set(&mb->ref, 1);
+		mbox_put(mb);
 		mbox_put(mb);
 		kfree(att);
 		return ret;
@@ -640,10 +644,7 @@ int mbox_ioc_send(struct mbox_endpoint *ep, void *arg)
 {
 	const u32 known = MBOX_NONBLOCK | MBOX_DEADLINE | MBOX_SEND_SYNC;
 	struct mbox_send *s = arg;
-	struct pid *receiver = NULL;
-	struct mbox_mailbox *mb;
 	struct mbox_block blk;
-	struct mbox_msg *msg;
 	int ret;
 
 	s->receiver_pid = 0;
@@ -655,8 +656,23 @@ int mbox_ioc_send(struct mbox_endpoint *ep, void *arg)
 	ret = mbox_block_init(&blk, ep, s->flags, s->deadline_ns);
 	if (ret)
 		return ret;
+	return mbox_send_msg(ep, s, &blk, NULL);
+}
+
+/*
+ * Send the message @s describes (checked by the caller) to a mailbox or a
+ * process; with @call, as the request of that call.
+ */
+int mbox_send_msg(struct mbox_endpoint *ep, struct mbox_send *s,
+		  const struct mbox_block *blk, struct mbox_pending *call)
+{
+	struct pid *receiver = NULL;
+	struct mbox_mailbox *mb;
+	struct mbox_msg *msg;
+	int ret;
+
 	if (s->addr != MBOX_ADDR_MAILBOX)
-		return mbox_direct_send(ep, s, &blk);
+		return mbox_direct_send(ep, s, blk, call);
 
 	mb = mbox_lookup(ep, s->to, MBOX_RIGHT_SEND);
 	if (!mb)
@@ -670,7 +686,9 @@ int mbox_ioc_send(struct mbox_endpoint *ep, void *arg)
 		ret = PTR_ERR(msg);
 		goto put;
 	}
-	ret = mbox_queue_send(&mb->q, msg, s->flags & MBOX_SEND_SYNC, &blk,
+	if (call)
+		msg->call = mbox_pending_get(call);
+	ret = mbox_queue_send(&mb->q, msg, s->flags & MBOX_SEND_SYNC, blk,
 			      &receiver);
 	mbox_send_report(s, receiver);
 put:
@@ -687,11 +705,14 @@ void mbox_send_report(struct mbox_send *s, struct pid *receiver)
 }
 
 /* Fill the out fields of a receive from what it got, as the receiver sees it. */
-void mbox_recv_report(struct mbox_recv *r, struct mbox_recv_req *req)
+int mbox_recv_report(struct mbox_endpoint *ep, struct mbox_recv *r,
+		     struct mbox_recv_req *req)
 {
+	int ret = 0;
+
 	r->len = req->len;
 	if (!req->sender)
-		return;
+		return 0;
 	r->priority = req->prio;
 	r->msg_flags = req->msg_flags;
 	r->sender_pid = pid_vnr(req->sender);
@@ -699,6 +720,13 @@ void mbox_recv_report(struct mbox_recv *r, struct mbox_recv_req *req)
 	r->sender_gid = from_kgid_munged(current_user_ns(), req->gid);
 	put_pid(req->sender);
 	req->sender = NULL;
+	if (req->call) {
+		/* A call: this endpoint now owes the reply. */
+		ret = mbox_pending_register(ep, req->call, &r->token);
+		r->msg_flags |= MBOX_MSG_CALL;
+		req->call = NULL;
+	}
+	return ret;
 }
 
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
@@ -744,7 +772,7 @@ int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 	req.len = r->len;
 	ret = mbox_queue_recv(&mb->q, &req, &blk);
 	if (!ret || ret == -EMSGSIZE)
-		mbox_recv_report(r, &req);
+		ret = mbox_recv_report(ep, r, &req) ?: ret;
 	put_pid(req.from);
 put:
 	mbox_put(mb);

@@ -38,6 +38,8 @@ static_assert(sizeof(struct mbox_set) == 24);
 static_assert(sizeof(struct mbox_send) == 48);
 static_assert(sizeof(struct mbox_recv) == 72);
 static_assert(sizeof(struct mbox_direct) == 32);
+static_assert(sizeof(struct mbox_call) == 56);
+static_assert(sizeof(struct mbox_reply) == 40);
 
 void mbox_version_fill(struct mbox_version *v)
 {
@@ -67,6 +69,8 @@ union mbox_ioctl_buf {
 	struct mbox_send send;
 	struct mbox_recv recv;
 	struct mbox_direct direct;
+	struct mbox_call call;
+	struct mbox_reply reply;
 };
 
 /**
@@ -105,24 +109,17 @@ static const struct mbox_ioctl_op mbox_ops[] = {
 	MBOX_OP(MBOX_IOC_SEND, mbox_ioc_send, struct mbox_send, __pad, true),
 	MBOX_OP(MBOX_IOC_RECV, mbox_ioc_recv, struct mbox_recv, token, true),
 	MBOX_OP(MBOX_IOC_DIRECT, mbox_ioc_direct, struct mbox_direct, pid, true),
+	MBOX_OP(MBOX_IOC_CALL, mbox_ioc_call, struct mbox_call, server_pid, true),
+	MBOX_OP(MBOX_IOC_REPLY, mbox_ioc_reply, struct mbox_reply, recv, false),
 };
 
-static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+/* Run @op on its struct at @uarg: copy in once, handle, copy out. */
+static int mbox_dispatch(struct mbox_endpoint *ep,
+			 const struct mbox_ioctl_op *op, void __user *uarg)
 {
-	struct mbox_endpoint *ep = file->private_data;
-	void __user *uarg = (void __user *)arg;
-	const struct mbox_ioctl_op *op;
 	union mbox_ioctl_buf buf;
-	unsigned int nr;
 	u32 usize;
 	int ret;
-
-	nr = _IOC_NR(cmd);
-	if (cmd != _IO(MBOX_IOCTL_TYPE, nr) || nr >= ARRAY_SIZE(mbox_ops))
-		return -ENOTTY;
-	op = &mbox_ops[array_index_nospec(nr, ARRAY_SIZE(mbox_ops))];
-	if (!op->handler)
-		return -ENOTTY;
 
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
@@ -143,6 +140,26 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	    copy_to_user(uarg, &buf, min_t(u32, usize, op->size)))
 		return -EFAULT;
 	return ret;
+}
+
+/* A receive whose struct is in userspace at @uarg (reply-and-receive). */
+int mbox_ioc_recv_user(struct mbox_endpoint *ep, void __user *uarg)
+{
+	return mbox_dispatch(ep, &mbox_ops[MBOX_CMD_RECV], uarg);
+}
+
+static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	const struct mbox_ioctl_op *op;
+	unsigned int nr;
+
+	nr = _IOC_NR(cmd);
+	if (cmd != _IO(MBOX_IOCTL_TYPE, nr) || nr >= ARRAY_SIZE(mbox_ops))
+		return -ENOTTY;
+	op = &mbox_ops[array_index_nospec(nr, ARRAY_SIZE(mbox_ops))];
+	if (!op->handler)
+		return -ENOTTY;
+	return mbox_dispatch(file->private_data, op, (void __user *)arg);
 }
 
 /* A queue's poll wake-up, forwarded to the endpoint's pollers. */
@@ -195,6 +212,7 @@ static int mbox_open(struct inode *inode, struct file *file)
 	ep->file = file;
 	mutex_init(&ep->lock);
 	xa_init(&ep->atts);
+	xa_init_flags(&ep->calls, XA_FLAGS_ALLOC1);
 	init_waitqueue_head(&ep->poll_wq);
 	file->private_data = ep;
 	return nonseekable_open(inode, file);
@@ -204,8 +222,10 @@ static int mbox_release(struct inode *inode, struct file *file)
 {
 	struct mbox_endpoint *ep = file->private_data;
 
+	mbox_pending_release(ep);
 	mbox_direct_release(ep);
 	mbox_endpoint_close_all(ep);
+	xa_destroy(&ep->calls);
 	xa_destroy(&ep->atts);
 	mutex_destroy(&ep->lock);
 	kfree(ep);

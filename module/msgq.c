@@ -136,10 +136,13 @@ int mbox_queue_limits(u32 capacity, u32 *longest, u32 msg_size,
 	return 0;
 }
 
-void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes)
+void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes,
+		     void (*release)(struct mbox_queue *q))
 {
 	int p;
 
+	refcount_set(&q->ref, 1);
+	q->release = release;
 	spin_lock_init(&q->lock);
 	for (p = 0; p <= MBOX_PRIO_MAX; p++)
 		INIT_LIST_HEAD(&q->prio[p]);
@@ -151,6 +154,7 @@ void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes)
 	q->seq = 0;
 	INIT_LIST_HEAD(&q->receivers);
 	INIT_LIST_HEAD(&q->senders);
+	INIT_LIST_HEAD(&q->calls);
 	q->dead = 0;
 	init_waitqueue_head(&q->poll_wq);
 }
@@ -185,6 +189,7 @@ struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio)
 	INIT_LIST_HEAD(&msg->node);
 	msg->seq = 0;
 	msg->waiter = NULL;
+	msg->call = NULL;
 	msg->bucket = NULL;
 	msg->counted = false;
 	msg->reserved = false;
@@ -204,6 +209,8 @@ void mbox_msg_free(struct mbox_msg *msg)
 	mbox_user_uncharge_bytes(msg->user, msg->len);
 	mbox_user_put(msg->user);
 	put_pid(msg->sender);
+	if (msg->call)
+		mbox_pending_put(msg->call);
 	kvfree(msg);
 }
 EXPORT_SYMBOL_IF_KUNIT(mbox_msg_free);
@@ -690,6 +697,12 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 	}
 
 	spin_lock(&q->lock);
+	if (!ret && msg->call) {
+		/* The receiver now owes its caller a reply. */
+		req->call = msg->call;
+		msg->call = NULL;
+		mbox_pending_start(req->call, q);
+	}
 	msg = mbox_settle(q, msg, ret == 0);
 	spin_unlock(&q->lock);
 	/* Room freed, senders admitted, or the message back: tell both. */
@@ -720,6 +733,8 @@ void mbox_queue_kill(struct mbox_queue *q, int err)
 
 	spin_lock(&q->lock);
 	q->dead = err;
+	/* Calls received through it and not answered fail at once. */
+	mbox_pending_fail_all(&q->calls, err);
 	list_for_each_entry_safe(w, wt, &q->receivers, node) {
 		list_del(&w->node);
 		mbox_wake(w, MBOX_WAIT_DEAD);

@@ -8,12 +8,14 @@
 
 #include <linux/list.h>
 #include <linux/pid.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/mbox.h>
 
+struct mbox_pending;
 struct mbox_user;
 struct mbox_waiter;
 
@@ -51,6 +53,8 @@ struct mbox_bucket {
  * @uid: the sender's effective uid, stamped at send
  * @gid: the sender's effective gid, stamped at send
  * @user: the user @len bytes are charged to, a counted reference
+ * @call: the call this message is the request of, a counted reference, or
+ *	NULL; handed to the receiver with the message
  * @data: payload
  *
  * Immutable after the send but for the fields marked with the queue lock.
@@ -68,11 +72,15 @@ struct mbox_msg {
 	kuid_t uid;
 	kgid_t gid;
 	struct mbox_user *user;
+	struct mbox_pending *call;
 	u8 data[];
 };
 
 /**
  * struct mbox_queue - a queue of messages with its blocked tasks
+ * @ref: references to the object the queue is part of (a mailbox, an
+ *	inbox); the last one calls @release
+ * @release: frees that object
  * @lock: protects every field below but the immutable limits
  * @prio: queued messages, one FIFO per priority
  * @prio_map: bit p set iff @prio[p] is not empty
@@ -80,12 +88,16 @@ struct mbox_msg {
  * @seq: the next message's sequence number
  * @receivers: receivers blocked for a message, first come first served
  * @senders: senders blocked for room in a full queue, in arrival order
+ * @calls: calls received through this queue and not yet answered
+ *	(struct mbox_pending.qnode), failed when the queue is killed
  * @dead: 0, or the negative errno every operation fails with once the
  *	queue was killed
  * @poll_wq: woken with EPOLL* bits whenever what poll reports may have
  *	changed; endpoints hang a forwarding entry on it
  */
 struct mbox_queue {
+	refcount_t ref;
+	void (*release)(struct mbox_queue *q);
 	spinlock_t lock;		/* all but the limits */
 	struct list_head prio[MBOX_PRIO_MAX + 1];
 	unsigned long prio_map;
@@ -93,6 +105,7 @@ struct mbox_queue {
 	u64 seq;
 	struct list_head receivers;
 	struct list_head senders;
+	struct list_head calls;
 	int dead;
 	wait_queue_head_t poll_wq;
 };
@@ -120,11 +133,25 @@ struct mbox_recv_req {
 	struct pid *sender;	/* a counted reference, or NULL */
 	kuid_t uid;
 	kgid_t gid;
+	struct mbox_pending *call;	/* a counted reference, or NULL */
 };
 
 int mbox_queue_limits(u32 capacity, u32 *longest, u32 msg_size,
 		      u64 max_bytes, u64 *bytes);
-void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes);
+void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes,
+		     void (*release)(struct mbox_queue *q));
+
+static inline void mbox_queue_get(struct mbox_queue *q)
+{
+	refcount_inc(&q->ref);
+}
+
+static inline void mbox_queue_put(struct mbox_queue *q)
+{
+	if (refcount_dec_and_test(&q->ref))
+		q->release(q);
+}
+
 void mbox_queue_kill(struct mbox_queue *q, int err);
 __poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv);
 

@@ -97,7 +97,7 @@ static void msgq_priority_then_fifo(struct kunit *test)
 	char out[8];
 	int i;
 
-	mbox_queue_init(&t->q, 8, U64_MAX);
+	mbox_queue_init(&t->q, 8, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "a", 1, NULL), 0);
 	KUNIT_EXPECT_EQ(test, send_text(test, "b", 1, NULL), 0);
 	KUNIT_EXPECT_EQ(test, send_text(test, "c", MBOX_PRIO_MAX, NULL), 0);
@@ -116,7 +116,7 @@ static void msgq_bounded_count_and_bytes(struct kunit *test)
 	struct msgq_test *t = test->priv;
 	char out[8];
 
-	mbox_queue_init(&t->q, 2, 5);
+	mbox_queue_init(&t->q, 2, 5, NULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "abc", 0, NULL), 0);
 	/* 3 + 3 bytes > 5: full by bytes before it is full by count */
 	KUNIT_EXPECT_EQ(test, send_text(test, "def", 0, NULL), -EAGAIN);
@@ -135,7 +135,7 @@ static void msgq_rendezvous_needs_receiver(struct kunit *test)
 {
 	struct msgq_test *t = test->priv;
 
-	mbox_queue_init(&t->q, 0, U64_MAX);
+	mbox_queue_init(&t->q, 0, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "x", 0, NULL), -EAGAIN);
 	KUNIT_EXPECT_EQ(test, t->q.limit.count, 0U);
 	KUNIT_EXPECT_EQ(test, t->q.prio_map, 0UL);
@@ -148,7 +148,7 @@ static void msgq_too_small_keeps_message(struct kunit *test)
 	struct mbox_recv_req req = { .buf = t->ubuf + 64, .len = 2 };
 	char out[8];
 
-	mbox_queue_init(&t->q, 4, U64_MAX);
+	mbox_queue_init(&t->q, 4, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "hello", 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, mbox_queue_recv(&t->q, &req, &nonblock), -EMSGSIZE);
 	KUNIT_EXPECT_EQ(test, req.len, 5U);
@@ -166,7 +166,7 @@ static void msgq_fault_puts_message_back(struct kunit *test)
 	};
 	char out[8];
 
-	mbox_queue_init(&t->q, 4, U64_MAX);
+	mbox_queue_init(&t->q, 4, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "first", 3, NULL), 0);
 	KUNIT_EXPECT_EQ(test, send_text(test, "second", 3, NULL), 0);
 	KUNIT_EXPECT_EQ(test, mbox_queue_recv(&t->q, &req, &nonblock), -EFAULT);
@@ -185,7 +185,7 @@ static void msgq_selective_receive(struct kunit *test)
 	char out[8];
 
 	KUNIT_ASSERT_NOT_NULL(test, other);
-	mbox_queue_init(&t->q, 4, U64_MAX);
+	mbox_queue_init(&t->q, 4, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "mine", 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, send_text(test, "init", 0, other), 0);
 	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, other), 0);
@@ -201,7 +201,7 @@ static void msgq_kill_frees_and_fails(struct kunit *test)
 	struct msgq_test *t = test->priv;
 	char out[8];
 
-	mbox_queue_init(&t->q, MBOX_UNBOUNDED, U64_MAX);
+	mbox_queue_init(&t->q, MBOX_UNBOUNDED, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, send_text(test, "a", 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, send_text(test, "b", 7, NULL), 0);
 	mbox_queue_kill(&t->q, -EIDRM);
@@ -217,7 +217,7 @@ static void msgq_poll_states(struct kunit *test)
 	struct msgq_test *t = test->priv;
 	char out[8];
 
-	mbox_queue_init(&t->q, 1, U64_MAX);
+	mbox_queue_init(&t->q, 1, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, poll_bits(&t->q, true, true),
 			bits(EPOLLOUT | EPOLLWRNORM));
 	KUNIT_EXPECT_EQ(test, send_text(test, "a", 0, NULL), 0);
@@ -235,7 +235,7 @@ static void msgq_deadline_in_the_past(struct kunit *test)
 	struct mbox_block past = { .has_deadline = true };
 	struct mbox_recv_req req = { .buf = t->ubuf + 64, .len = 8 };
 
-	mbox_queue_init(&t->q, 1, U64_MAX);
+	mbox_queue_init(&t->q, 1, U64_MAX, NULL);
 	KUNIT_EXPECT_EQ(test, mbox_queue_recv(&t->q, &req, &past), -ETIMEDOUT);
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->q.receivers));
 }
@@ -252,7 +252,7 @@ static void msgq_buckets_are_separate(struct kunit *test)
 	int i;
 
 	/* A queue of one bucket per sender, as direct links use. */
-	mbox_queue_init(&t->q, 0, U64_MAX);
+	mbox_queue_init(&t->q, 0, U64_MAX, NULL);
 	for (i = 0; i < ARRAY_SIZE(which); i++) {
 		KUNIT_ASSERT_EQ(test, copy_to_user(t->ubuf, "m", 1), 0);
 		msg = mbox_msg_alloc(t->ubuf, 1, 0);

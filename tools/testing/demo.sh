@@ -13,5 +13,6 @@ make -s userspace
 echo "mbox demo: booting Debian's 6.12 kernel in QEMU and loading mbox.ko ..."
 tools/testing/vm/run.sh --kernel 6.12 --timeout 300 \
 	--add build/user/bin/mboxctl --add build/user/bin/hello_mailbox \
+	--add build/user/bin/arith_service \
 	--add userspace/examples/demo.sh:/mbox/bin/demo.sh -- demo.sh |
 	grep -v '^mbox-vm: '

@@ -22,7 +22,7 @@
 #define MBOX_DEVICE_NAME	"mbox"
 
 #define MBOX_ABI_MAJOR		1
-#define MBOX_ABI_MINOR		2
+#define MBOX_ABI_MINOR		3
 
 /* ioctl numbers: type 0xB9, the struct size travels in the struct. */
 #define MBOX_IOCTL_TYPE		0xB9
@@ -38,8 +38,8 @@ enum {
 	MBOX_CMD_RECV		= 0x07,
 	MBOX_CMD_STAT		= 0x08,	/* reserved */
 	MBOX_CMD_DIRECT		= 0x09,
-	MBOX_CMD_CALL		= 0x0a,	/* reserved */
-	MBOX_CMD_REPLY		= 0x0b,	/* reserved */
+	MBOX_CMD_CALL		= 0x0a,
+	MBOX_CMD_REPLY		= 0x0b,
 	MBOX_CMD_SEND_BATCH	= 0x0c,	/* reserved */
 	MBOX_CMD_RECV_BATCH	= 0x0d,	/* reserved */
 };
@@ -48,7 +48,7 @@ enum {
 #define MBOX_FEATURE_VERSION	_BITULL(0)	/* MBOX_IOC_VERSION */
 #define MBOX_FEATURE_MAILBOX	_BITULL(1)	/* CREATE..RECV on mailboxes */
 #define MBOX_FEATURE_DIRECT	_BITULL(2)	/* direct links */
-#define MBOX_FEATURE_CALL	_BITULL(3)	/* call/reply (reserved) */
+#define MBOX_FEATURE_CALL	_BITULL(3)	/* call and reply */
 #define MBOX_FEATURE_BATCH	_BITULL(4)	/* batch send/receive (reserved) */
 #define MBOX_FEATURE_STAT	_BITULL(5)	/* MBOX_IOC_STAT (reserved) */
 
@@ -280,6 +280,7 @@ struct mbox_send {
 
 /* Message flags, out in struct mbox_recv. */
 #define MBOX_MSG_SYNC		_BITUL(0)	/* the sender waits for it */
+#define MBOX_MSG_CALL		_BITUL(1)	/* a call: reply with @token */
 
 /**
  * struct mbox_recv - MBOX_IOC_RECV: receive one message
@@ -302,7 +303,8 @@ struct mbox_send {
  * @sender_uid: out: its effective uid, in the receiver's user namespace
  * @sender_gid: out: its effective gid, in the receiver's user namespace
  * @__pad: out: 0
- * @token: out: reply token of a call (reserved), else 0
+ * @token: out: with MBOX_MSG_CALL, the one-shot token to reply with
+ *	(MBOX_IOC_REPLY on this endpoint), else 0
  */
 struct mbox_recv {
 	__u32 size;
@@ -322,6 +324,65 @@ struct mbox_recv {
 	__u64 token;
 };
 
+/**
+ * struct mbox_call - MBOX_IOC_CALL: send a request and wait for its reply
+ * @size: in: sizeof(struct mbox_call)
+ * @flags: in: MBOX_NONBLOCK (fail with EAGAIN unless a receiver can take
+ *	the request now), MBOX_DEADLINE (for the whole call)
+ * @addr: in: enum mbox_addr, as for MBOX_IOC_SEND
+ * @to: in: mailbox id, pid or pidfd, as for MBOX_IOC_SEND
+ * @buf: in: pointer to the request
+ * @len: in: its length
+ * @priority: in: the request's priority
+ * @deadline_ns: in: with MBOX_DEADLINE, CLOCK_MONOTONIC time to give up
+ * @reply_buf: in: pointer to the reply buffer
+ * @reply_len: in: its size, the longest reply accepted; out: the reply's
+ *	length
+ * @server_pid: out: the process that received the request, in the
+ *	caller's pid namespace
+ *
+ * The receiver gets the request with MBOX_MSG_CALL and a token, and
+ * answers with MBOX_IOC_REPLY.
+ */
+struct mbox_call {
+	__u32 size;
+	__u32 flags;
+	__u32 addr;
+	__u32 to;
+	__u64 buf;
+	__u32 len;
+	__u32 priority;
+	__u64 deadline_ns;
+	__u64 reply_buf;
+	__u32 reply_len;
+	__u32 server_pid;
+};
+
+/* Reply flags. */
+#define MBOX_REPLY_RECV		_BITUL(2)	/* then receive, with @recv */
+
+/**
+ * struct mbox_reply - MBOX_IOC_REPLY: answer a call
+ * @size: in: sizeof(struct mbox_reply)
+ * @flags: in: MBOX_REPLY_RECV to receive the next message in the same
+ *	ioctl (reply-and-receive)
+ * @token: in: the token the request came with; good for one reply
+ * @buf: in: pointer to the reply
+ * @len: in: its length, at most the caller's reply buffer (EMSGSIZE)
+ * @__reserved: must be 0
+ * @recv: in: with MBOX_REPLY_RECV, pointer to a struct mbox_recv, used
+ *	as by MBOX_IOC_RECV once the reply is delivered
+ */
+struct mbox_reply {
+	__u32 size;
+	__u32 flags;
+	__u64 token;
+	__u64 buf;
+	__u32 len;
+	__u32 __reserved;
+	__u64 recv;
+};
+
 #define MBOX_IOC_VERSION	_IO(MBOX_IOCTL_TYPE, MBOX_CMD_VERSION)
 #define MBOX_IOC_CREATE		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_CREATE)
 #define MBOX_IOC_OPEN		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_OPEN)
@@ -331,5 +392,7 @@ struct mbox_recv {
 #define MBOX_IOC_SEND		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SEND)
 #define MBOX_IOC_RECV		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_RECV)
 #define MBOX_IOC_DIRECT		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_DIRECT)
+#define MBOX_IOC_CALL		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_CALL)
+#define MBOX_IOC_REPLY		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_REPLY)
 
 #endif /* _UAPI_LINUX_MBOX_H */

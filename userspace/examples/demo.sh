@@ -12,3 +12,7 @@ echo
 echo "== two processes talk through a mailbox =="
 echo "\$ hello_mailbox"
 hello_mailbox
+echo
+echo "== client-server: four clients call an arithmetic server =="
+echo "\$ arith_service"
+arith_service

@@ -951,4 +951,133 @@ static inline void mbox_cleanup_run(struct mbox_cleanup *c)
 	c->npids = 0;
 }
 
+
+/* ---- calls and direct links --------------------------------------------- */
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open		434	/* the same number on every arch */
+#endif
+
+/*
+ * Zeroed CALL struct: request buf/len to addr/to, reply into reply_buf of
+ * reply_len bytes.  deadline_ns is left 0: set it for MBOX_DEADLINE.
+ */
+static inline void mbox_call_init(struct mbox_call *c, __u32 addr, __u32 to,
+				  const void *buf, __u32 len, void *reply_buf,
+				  __u32 reply_len, __u32 flags)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->flags = flags;
+	c->addr = addr;
+	c->to = to;
+	c->buf = mbox_ptr(buf);
+	c->len = len;
+	c->reply_buf = mbox_ptr(reply_buf);
+	c->reply_len = reply_len;
+}
+
+/* CALL of a prepared struct (mbox_call_init, then any extra field). */
+static inline int mbox_call_ex(int fd, struct mbox_call *c)
+{
+	return mbox_ioctl(fd, MBOX_IOC_CALL, c);
+}
+
+/*
+ * CALL mailbox id: *reply_len is the reply buffer's size, then the reply's
+ * length; server_pid (may be NULL) gets the receiving process.
+ */
+static inline int mbox_call(int fd, __u32 id, const void *buf, __u32 len,
+			    void *reply_buf, __u32 *reply_len, __u32 flags,
+			    __u64 deadline_ns, __u32 *server_pid)
+{
+	struct mbox_call c;
+	int ret;
+
+	mbox_call_init(&c, MBOX_ADDR_MAILBOX, id, buf, len, reply_buf,
+		       *reply_len, flags);
+	c.deadline_ns = deadline_ns;
+	ret = mbox_call_ex(fd, &c);
+	if (!ret) {
+		*reply_len = c.reply_len;
+		if (server_pid)
+			*server_pid = c.server_pid;
+	}
+	return ret;
+}
+
+/* Zeroed REPLY struct; flags and recv are left 0. */
+static inline void mbox_reply_init(struct mbox_reply *r, __u64 token,
+				   const void *buf, __u32 len)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+	r->token = token;
+	r->buf = mbox_ptr(buf);
+	r->len = len;
+}
+
+static inline int mbox_reply(int fd, __u64 token, const void *buf, __u32 len)
+{
+	struct mbox_reply r;
+
+	mbox_reply_init(&r, token, buf, len);
+	return mbox_ioctl(fd, MBOX_IOC_REPLY, &r);
+}
+
+/* Reply-and-receive: reply, then receive as MBOX_IOC_RECV with *recv. */
+static inline int mbox_reply_recv(int fd, __u64 token, const void *buf,
+				  __u32 len, struct mbox_recv *recv)
+{
+	struct mbox_reply r;
+
+	mbox_reply_init(&r, token, buf, len);
+	r.flags = MBOX_REPLY_RECV;
+	r.recv = mbox_ptr(recv);
+	return mbox_ioctl(fd, MBOX_IOC_REPLY, &r);
+}
+
+/* Enable direct receiving on fd (flags 0 or MBOX_DIRECT_ANYONE). */
+static inline int mbox_direct_enable(int fd, __u32 flags, __u32 capacity)
+{
+	struct mbox_direct d = {
+		.size = sizeof(d),
+		.flags = flags,
+		.capacity = capacity,
+	};
+
+	return mbox_ioctl(fd, MBOX_IOC_DIRECT, &d);
+}
+
+static inline int mbox_direct_disable(int fd)
+{
+	struct mbox_direct d = {
+		.size = sizeof(d),
+		.flags = MBOX_DIRECT_DISABLE,
+	};
+
+	return mbox_ioctl(fd, MBOX_IOC_DIRECT, &d);
+}
+
+/* A pidfd for process pid, or -errno. */
+static inline int mbox_pidfd_open(pid_t pid)
+{
+	int fd = syscall(__NR_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A page of the address space that can be neither read nor written (a
+ * PROT_NONE mapping, never unmapped): a buffer the kernel must fault on.
+ * NULL on failure.
+ */
+static inline void *mbox_fault_ptr(void)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 #endif /* _MBOX_SELFTEST_UTIL_H */
