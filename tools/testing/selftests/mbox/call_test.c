@@ -1085,7 +1085,7 @@ TEST_F(call, reply_to_failed_call_enoent)
 		return;
 	fd2 = mbox_dev_open();
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4));
+	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4, 0, 0, NULL));
 	ASSERT_EQ(0, caller_start_to(&d, self->fd, MBOX_ADDR_PID, getpid(),
 				     "d", 0, 0));
 	ASSERT_EQ(0, mbox_bg_wait_blocked(&d.bg));
@@ -1118,7 +1118,7 @@ static int direct_server_child(void *arg)
 	int fd, ret;
 
 	fd = mbox_dev_open();
-	ret = fd < 0 ? fd : mbox_direct_enable(fd, 0, ds->capacity);
+	ret = fd < 0 ? fd : mbox_direct_enable(fd, 0, ds->capacity, 0, 0, NULL);
 	mbox_pipe_write_byte(ds->ready_w, ret);
 	while (!ret && ds->served < ds->n) {
 		ret = recv_wait(fd, MBOX_ADDR_PID, 0, &req, sizeof(req), &r);
@@ -1197,7 +1197,7 @@ TEST_F(call, direct_inbox_disabled_econnreset)
 	/* This process is the server, on an endpoint of its own. */
 	fd2 = mbox_dev_open();
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4));
+	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4, 0, 0, NULL));
 	ASSERT_EQ(0, caller_start_to(&a, self->fd, MBOX_ADDR_PID, getpid(),
 				     "A", 0, 0));
 	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
@@ -1216,7 +1216,7 @@ TEST_F(call, direct_inbox_disabled_econnreset)
 	EXPECT_EQ(-ECONNRESET, mbox_bg_join(&b.bg));
 
 	/* Closing the direct endpoint: received EPIPE, queued ECONNRESET. */
-	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4));
+	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4, 0, 0, NULL));
 	ASSERT_EQ(0, caller_start_to(&a, self->fd, MBOX_ADDR_PID, getpid(),
 				     "A", 0, 0));
 	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
@@ -1273,7 +1273,7 @@ TEST_F(call, direct_call_errors)
 
 	fd2 = mbox_dev_open();
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4));
+	ASSERT_EQ(0, mbox_direct_enable(fd2, 0, 4, 0, 0, NULL));
 	/* Nobody may not call root without MBOX_DIRECT_ANYONE. */
 	EXPECT_EQ(0, mbox_run_as_nobody(nobody_direct_child, NULL));
 	/* Reachable now, but nobody waits: EAGAIN, nothing queued. */

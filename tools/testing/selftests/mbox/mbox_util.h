@@ -1037,36 +1037,6 @@ static inline int mbox_reply_recv(int fd, __u64 token, const void *buf,
 	return mbox_ioctl(fd, MBOX_IOC_REPLY, &r);
 }
 
-/* Enable direct receiving on fd (flags 0 or MBOX_DIRECT_ANYONE). */
-static inline int mbox_direct_enable(int fd, __u32 flags, __u32 capacity)
-{
-	struct mbox_direct d = {
-		.size = sizeof(d),
-		.flags = flags,
-		.capacity = capacity,
-	};
-
-	return mbox_ioctl(fd, MBOX_IOC_DIRECT, &d);
-}
-
-static inline int mbox_direct_disable(int fd)
-{
-	struct mbox_direct d = {
-		.size = sizeof(d),
-		.flags = MBOX_DIRECT_DISABLE,
-	};
-
-	return mbox_ioctl(fd, MBOX_IOC_DIRECT, &d);
-}
-
-/* A pidfd for process pid, or -errno. */
-static inline int mbox_pidfd_open(pid_t pid)
-{
-	int fd = syscall(__NR_pidfd_open, pid, 0);
-
-	return fd < 0 ? -errno : fd;
-}
-
 /*
  * A page of the address space that can be neither read nor written (a
  * PROT_NONE mapping, never unmapped): a buffer the kernel must fault on.
