@@ -521,6 +521,12 @@ static int pidns_helper_main(void *arg)
 		} while (pid < 0 && errno == EINTR);
 		if (pid < 0)
 			return errno;
+		/*
+		 * When pid 1 ends first, the kernel kills the others of its
+		 * namespace: SIGKILL is how they may end.
+		 */
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+			continue;
 		st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		if (st && !ret)
 			ret = st;
