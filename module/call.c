@@ -28,7 +28,6 @@
  * never reused while the server's endpoint is open: a slot index plus a
  * generation counter.
  */
-#include <linux/hrtimer.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -253,7 +252,6 @@ void mbox_pending_release(struct mbox_endpoint *ep)
 static int mbox_pending_wait(struct mbox_pending *p, const struct mbox_block *blk,
 			     struct mbox_msg **reply)
 {
-	ktime_t deadline = blk->deadline;
 	DEFINE_WAIT(wait);
 	int ret = 0;
 
@@ -269,17 +267,9 @@ static int mbox_pending_wait(struct mbox_pending *p, const struct mbox_block *bl
 			ret = -EINTR;
 			break;
 		}
-		if (!blk->has_deadline) {
-			schedule();
-			continue;
-		}
-		if (!schedule_hrtimeout_range_clock(&deadline,
-						    current->timer_slack_ns,
-						    HRTIMER_MODE_ABS,
-						    CLOCK_MONOTONIC)) {
-			ret = -ETIMEDOUT;
+		ret = mbox_block_sleep(blk);
+		if (ret)
 			break;
-		}
 	}
 	finish_wait(&p->wq, &wait);
 

@@ -461,9 +461,31 @@ static void mbox_notify(struct mbox_queue *q, __poll_t mask)
  * Sleep until the waiter is completed, a signal comes or the deadline
  * passes.  The caller then takes the queue lock to see which.
  */
-static int mbox_wait(struct mbox_waiter *w, const struct mbox_block *blk)
+/**
+ * mbox_block_sleep - one sleep of a blocking wait
+ * @blk: how the operation may wait
+ *
+ * Sleeps in the task state the caller set, until woken or, with a
+ * deadline, until it passes.
+ *
+ * Return: 0, or -ETIMEDOUT once the deadline has passed.
+ */
+int mbox_block_sleep(const struct mbox_block *blk)
 {
 	ktime_t deadline = blk->deadline;
+
+	if (!blk->has_deadline) {
+		schedule();
+		return 0;
+	}
+	if (!schedule_hrtimeout_range_clock(&deadline, current->timer_slack_ns,
+					    HRTIMER_MODE_ABS, CLOCK_MONOTONIC))
+		return -ETIMEDOUT;
+	return 0;
+}
+
+static int mbox_wait(struct mbox_waiter *w, const struct mbox_block *blk)
+{
 	int ret = 0;
 
 	for (;;) {
@@ -475,17 +497,9 @@ static int mbox_wait(struct mbox_waiter *w, const struct mbox_block *blk)
 			ret = -ERESTARTSYS;
 			break;
 		}
-		if (!blk->has_deadline) {
-			schedule();
-			continue;
-		}
-		if (!schedule_hrtimeout_range_clock(&deadline,
-						    current->timer_slack_ns,
-						    HRTIMER_MODE_ABS,
-						    CLOCK_MONOTONIC)) {
-			ret = -ETIMEDOUT;
+		ret = mbox_block_sleep(blk);
+		if (ret)
 			break;
-		}
 	}
 	__set_current_state(TASK_RUNNING);
 	return ret;

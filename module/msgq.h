@@ -155,6 +155,8 @@ static inline void mbox_queue_put(struct mbox_queue *q)
 void mbox_queue_kill(struct mbox_queue *q, int err);
 __poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv);
 
+int mbox_block_sleep(const struct mbox_block *blk);
+
 struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio);
 void mbox_msg_free(struct mbox_msg *msg);
 

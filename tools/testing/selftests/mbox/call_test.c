@@ -149,27 +149,6 @@ static bool caller_got(struct caller *k, const char *rep)
 	       !memcmp(k->reply, rep, k->c.reply_len);
 }
 
-/* ---- signals ------------------------------------------------------------ */
-
-static volatile sig_atomic_t sig_count;
-
-static void on_signal(int sig)
-{
-	sig_count++;
-}
-
-static bool wait_sig_count(int n)
-{
-	__u64 end = mbox_deadline_ms(MBOX_WAIT_MS);
-
-	while (sig_count < n) {
-		if (mbox_now_ns() > end)
-			return false;
-		mbox_sleep_ms(1);
-	}
-	return true;
-}
-
 /* ---- requests and replies of the many-call tests ------------------------ */
 
 #define REQ_MAGIC	0x43414c4cU	/* "CALL" */

@@ -631,24 +631,6 @@ static short poll_now(int fd, short events)
 	return pfd.revents;
 }
 
-static volatile sig_atomic_t sig_count;
-
-static void on_signal(int sig)
-{
-	sig_count++;
-}
-
-static bool wait_sig_count(int n)
-{
-	__u64 end = mbox_deadline_ms(MBOX_WAIT_MS);
-
-	while (sig_count < n) {
-		if (mbox_now_ns() > end)
-			return false;
-		mbox_sleep_ms(1);
-	}
-	return true;
-}
 
 /* ---- enable, query, disable --------------------------------------------- */
 

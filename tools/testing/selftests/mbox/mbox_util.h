@@ -1050,4 +1050,26 @@ static inline void *mbox_fault_ptr(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* ---- signals: a handler that counts ------------------------------------ */
+
+static volatile sig_atomic_t sig_count;
+
+static inline void on_signal(int sig)
+{
+	sig_count++;
+}
+
+/* Wait, up to MBOX_WAIT_MS, until on_signal() ran n times. */
+static inline bool wait_sig_count(int n)
+{
+	__u64 end = mbox_deadline_ms(MBOX_WAIT_MS);
+
+	while (sig_count < n) {
+		if (mbox_now_ns() > end)
+			return false;
+		mbox_sleep_ms(1);
+	}
+	return true;
+}
+
 #endif /* _MBOX_SELFTEST_UTIL_H */
