@@ -50,7 +50,7 @@ bash "$vm/deps.sh" build vm kernel check m32 || exit 1
 declare -A KDIR KERNEL
 for k in $kernels; do
 	step "kernel $k"
-	[ "$k" = debug ] && step "  (a first debug build takes 3-5 minutes; it is cached)"
+	[ "$k" = debug ] && step "  (a first debug build takes about 6 minutes; it is cached)"
 	if ! bash "$vm/kernel.sh" "$k" >"$out/kernel-$k.env" 2>"$out/kernel-$k.log"; then
 		tail -n 20 "$out/kernel-$k.log"
 		echo "mbox: cannot get kernel $k (log: $out/kernel-$k.log)"

@@ -135,7 +135,7 @@ debug() {
 		sha256sum | cut -c1-12)
 	dir=$cache/debug/$hash
 	if [ ! -f "$dir/.done" ]; then
-		log "building the debug kernel in $dir (3-5 minutes on 2 cores)"
+		log "building the debug kernel in $dir (about 6 minutes on 2 cores)"
 		rm -rf "$dir" && mkdir -p "$dir"
 		make -s -C "$src" O="$dir" tinyconfig >&2
 		KCONFIG_CONFIG="$dir/.config" "$src/scripts/kconfig/merge_config.sh" \
