@@ -622,15 +622,6 @@ static bool recv_wait_is(int fd, const char *msg, pid_t sender_pid)
 	return got(&r, buf, msg) && r.sender_pid == (__u32)sender_pid;
 }
 
-static short poll_now(int fd, short events)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	if (poll(&pfd, 1, 0) < 0)
-		return -1;
-	return pfd.revents;
-}
-
 
 /* ---- enable, query, disable --------------------------------------------- */
 

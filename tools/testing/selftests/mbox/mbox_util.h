@@ -1050,6 +1050,16 @@ static inline void *mbox_fault_ptr(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* poll(2) of one fd without waiting: its revents, or -1. */
+static inline short poll_now(int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	if (poll(&pfd, 1, 0) < 0)
+		return -1;
+	return pfd.revents;
+}
+
 /* ---- signals: a handler that counts ------------------------------------ */
 
 static volatile sig_atomic_t sig_count;

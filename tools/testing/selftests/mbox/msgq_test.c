@@ -1202,15 +1202,6 @@ TEST_F(msgq, signal_interrupts_send_on_full_nothing_delivered)
 
 /* ---- destruction under blocked tasks ------------------------------------ */
 
-static short poll_now(int fd, short events)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	if (poll(&pfd, 1, 0) < 0)
-		return -1;
-	return pfd.revents;
-}
-
 TEST_F(msgq, destroy_wakes_blocked_senders_eidrm)
 {
 	struct blocker b = { .send = true };
