@@ -329,10 +329,7 @@ put_target:
 int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 		     const struct mbox_block *blk)
 {
-	struct mbox_recv_req req = {
-		.buf = u64_to_user_ptr(r->buf),
-		.len = r->len,
-	};
+	struct pid *from = NULL;
 	struct mbox_inbox *d;
 	int ret;
 
@@ -345,18 +342,15 @@ int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 	 */
 	if (r->addr == MBOX_ADDR_PIDFD || r->from) {
 		if (r->addr == MBOX_ADDR_PIDFD)
-			req.from = mbox_pidfd_pid(r->from);
+			from = mbox_pidfd_pid(r->from);
 		else
-			req.from = mbox_process(r->addr, r->from);
-		if (IS_ERR(req.from)) {
-			ret = PTR_ERR(req.from);
+			from = mbox_process(r->addr, r->from);
+		if (IS_ERR(from)) {
+			ret = PTR_ERR(from);
 			goto put;
 		}
 	}
-	ret = mbox_queue_recv(&d->q, &req, blk);
-	if (!ret || ret == -EMSGSIZE)
-		ret = mbox_recv_report(ep, r, &req) ?: ret;
-	put_pid(req.from);
+	ret = mbox_recv_from(ep, &d->q, r, from, blk);
 put:
 	mbox_inbox_put(d);
 	return ret;

@@ -118,8 +118,9 @@ __poll_t mbox_attach_poll(struct mbox_attach *att);
 int mbox_send_msg(struct mbox_endpoint *ep, struct mbox_send *s,
 		  const struct mbox_block *blk, struct mbox_pending *call);
 void mbox_send_report(struct mbox_send *s, struct pid *receiver);
-int mbox_recv_report(struct mbox_endpoint *ep, struct mbox_recv *r,
-		     struct mbox_recv_req *req);
+int mbox_recv_from(struct mbox_endpoint *ep, struct mbox_queue *q,
+		   struct mbox_recv *r, struct pid *from,
+		   const struct mbox_block *blk);
 int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
 		    u32 flags, u64 deadline_ns);
 

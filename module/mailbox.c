@@ -705,8 +705,8 @@ void mbox_send_report(struct mbox_send *s, struct pid *receiver)
 }
 
 /* Fill the out fields of a receive from what it got, as the receiver sees it. */
-int mbox_recv_report(struct mbox_endpoint *ep, struct mbox_recv *r,
-		     struct mbox_recv_req *req)
+static int mbox_recv_report(struct mbox_endpoint *ep, struct mbox_recv *r,
+			    struct mbox_recv_req *req)
 {
 	int ret = 0;
 
@@ -729,11 +729,33 @@ int mbox_recv_report(struct mbox_endpoint *ep, struct mbox_recv *r,
 	return ret;
 }
 
+/*
+ * Receive from @q what @r asks for (from @from only, if not NULL; the
+ * reference is dropped) and report it in @r.
+ */
+int mbox_recv_from(struct mbox_endpoint *ep, struct mbox_queue *q,
+		   struct mbox_recv *r, struct pid *from,
+		   const struct mbox_block *blk)
+{
+	struct mbox_recv_req req = {
+		.buf = u64_to_user_ptr(r->buf),
+		.len = r->len,
+		.from = from,
+	};
+	int ret;
+
+	ret = mbox_queue_recv(q, &req, blk);
+	if (!ret || ret == -EMSGSIZE)
+		ret = mbox_recv_report(ep, r, &req) ?: ret;
+	put_pid(from);
+	return ret;
+}
+
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 {
 	const u32 known = MBOX_NONBLOCK | MBOX_DEADLINE | MBOX_RECV_FROM;
 	struct mbox_recv *r = arg;
-	struct mbox_recv_req req = {};
+	struct pid *from = NULL;
 	struct mbox_mailbox *mb;
 	struct mbox_block blk;
 	int ret;
@@ -762,18 +784,13 @@ int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 	if (!mb)
 		return -EBADF;
 	if (r->flags & MBOX_RECV_FROM) {
-		req.from = mbox_process(MBOX_ADDR_PID, r->from_pid);
-		if (IS_ERR(req.from)) {
-			ret = PTR_ERR(req.from);
+		from = mbox_process(MBOX_ADDR_PID, r->from_pid);
+		if (IS_ERR(from)) {
+			ret = PTR_ERR(from);
 			goto put;
 		}
 	}
-	req.buf = u64_to_user_ptr(r->buf);
-	req.len = r->len;
-	ret = mbox_queue_recv(&mb->q, &req, &blk);
-	if (!ret || ret == -EMSGSIZE)
-		ret = mbox_recv_report(ep, r, &req) ?: ret;
-	put_pid(req.from);
+	ret = mbox_recv_from(ep, &mb->q, r, from, &blk);
 put:
 	mbox_put(mb);
 	return ret;
