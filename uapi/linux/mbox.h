@@ -22,7 +22,7 @@
 #define MBOX_DEVICE_NAME	"mbox"
 
 #define MBOX_ABI_MAJOR		1
-#define MBOX_ABI_MINOR		3
+#define MBOX_ABI_MINOR		4
 
 /* ioctl numbers: type 0xB9, the struct size travels in the struct. */
 #define MBOX_IOCTL_TYPE		0xB9
@@ -36,7 +36,7 @@ enum {
 	MBOX_CMD_SET		= 0x05,
 	MBOX_CMD_SEND		= 0x06,
 	MBOX_CMD_RECV		= 0x07,
-	MBOX_CMD_STAT		= 0x08,	/* reserved */
+	MBOX_CMD_STAT		= 0x08,
 	MBOX_CMD_DIRECT		= 0x09,
 	MBOX_CMD_CALL		= 0x0a,
 	MBOX_CMD_REPLY		= 0x0b,
@@ -50,7 +50,7 @@ enum {
 #define MBOX_FEATURE_DIRECT	_BITULL(2)	/* direct links */
 #define MBOX_FEATURE_CALL	_BITULL(3)	/* call and reply */
 #define MBOX_FEATURE_BATCH	_BITULL(4)	/* batch send/receive (reserved) */
-#define MBOX_FEATURE_STAT	_BITULL(5)	/* MBOX_IOC_STAT (reserved) */
+#define MBOX_FEATURE_STAT	_BITULL(5)	/* MBOX_IOC_STAT */
 
 /* Limits. */
 #define MBOX_NAME_MAX		255	/* bytes of a name, without the NUL */
@@ -196,6 +196,70 @@ struct mbox_set {
 	__u32 uid;
 	__u32 gid;
 	__u32 mode;
+};
+
+/* Stat flags. */
+#define MBOX_STAT_NEXT		_BITUL(2)	/* the first mailbox from @id on */
+
+/**
+ * struct mbox_stat - MBOX_IOC_STAT: the state of one mailbox
+ * @size: in: sizeof(struct mbox_stat)
+ * @flags: in: MBOX_STAT_NEXT to report the mailbox with the lowest id
+ *	at least @id that the caller may see (a listing: start at 1, go on
+ *	from the reported id + 1 until ENOENT)
+ * @id: in: the mailbox id; out: the id reported
+ * @name_len: in: the size of the buffer at @name; out: the name's length
+ *	without its NUL, 0 if it has none.  A buffer too small for the name
+ *	and its NUL fails with EMSGSIZE (and @name_len set)
+ * @name: in: pointer to a buffer for the NUL-terminated name, or 0
+ * @attrs: out: MBOX_CREATE_SYSTEM if system-owned
+ * @policy: out: enum mbox_policy
+ * @mode: out: permission bits
+ * @uid: out: owner, in the caller's user namespace
+ * @gid: out: group, in the caller's user namespace
+ * @cuid: out: creator's uid
+ * @cgid: out: creator's gid
+ * @capacity: out: as created
+ * @max_msg_size: out: longest message
+ * @msg_size: out: the only length allowed, or 0
+ * @max_bytes: out: bytes the queue holds at most (~0: no limit but the
+ *	quota)
+ * @nr_bytes: out: payload bytes queued
+ * @nr_msgs: out: messages queued
+ * @nr_open: out: endpoints that have it open
+ * @nr_senders: out: senders blocked on it (for room, or for a receiver)
+ * @nr_receivers: out: receivers blocked on it
+ * @total_sent: out: sends completed since it was created
+ * @total_received: out: messages received since it was created
+ *
+ * Allowed to whoever may send to it or receive from it, its owner and
+ * creator, and CAP_IPC_OWNER; MBOX_STAT_NEXT skips the others.  The
+ * mailbox need not be open on the endpoint.  The counts are one snapshot.
+ */
+struct mbox_stat {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 name_len;
+	__u64 name;
+	__u32 attrs;
+	__u32 policy;
+	__u32 mode;
+	__u32 uid;
+	__u32 gid;
+	__u32 cuid;
+	__u32 cgid;
+	__u32 capacity;
+	__u32 max_msg_size;
+	__u32 msg_size;
+	__u64 max_bytes;
+	__u64 nr_bytes;
+	__u32 nr_msgs;
+	__u32 nr_open;
+	__u32 nr_senders;
+	__u32 nr_receivers;
+	__u64 total_sent;
+	__u64 total_received;
 };
 
 /* Where a message goes to, or comes from. */
@@ -389,6 +453,7 @@ struct mbox_reply {
 #define MBOX_IOC_CLOSE		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_CLOSE)
 #define MBOX_IOC_DESTROY	_IO(MBOX_IOCTL_TYPE, MBOX_CMD_DESTROY)
 #define MBOX_IOC_SET		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SET)
+#define MBOX_IOC_STAT		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_STAT)
 #define MBOX_IOC_SEND		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SEND)
 #define MBOX_IOC_RECV		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_RECV)
 #define MBOX_IOC_DIRECT		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_DIRECT)

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libmbox: processes (direct communication), named by pid or, with
+ * MBOX_PIDFD, by pidfd.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int mbox_direct(struct mbox_endpoint *ep, struct mbox_direct *d,
+		       struct mbox_process_info *info)
+{
+	int ret;
+
+	ret = libmbox_ioctl(ep, MBOX_IOC_DIRECT, d);
+	if (!ret && info) {
+		memset(info, 0, sizeof(*info));
+		info->pid = d->pid;
+		info->links = d->links;
+		info->capacity = d->capacity;
+		info->max_msg_size = d->max_msg_size;
+		info->max_bytes = d->max_bytes;
+	}
+	return ret;
+}
+
+int mbox_process_enable(struct mbox_endpoint *ep, const struct mbox_attr *attr,
+			uint32_t flags)
+{
+	struct mbox_direct d = { .size = sizeof(d), .flags = flags };
+	struct mbox_attr def;
+
+	if (!attr) {
+		mbox_attr_init(&def);
+		attr = &def;
+	}
+	d.capacity = attr->capacity;
+	d.max_msg_size = attr->max_msg_size;
+	d.max_bytes = attr->max_bytes;
+	return mbox_direct(ep, &d, NULL);
+}
+
+int mbox_process_disable(struct mbox_endpoint *ep)
+{
+	struct mbox_direct d = {
+		.size = sizeof(d),
+		.flags = MBOX_DIRECT_DISABLE,
+	};
+
+	return mbox_direct(ep, &d, NULL);
+}
+
+int mbox_process_query(struct mbox_endpoint *ep,
+		       struct mbox_process_info *info)
+{
+	struct mbox_direct d = {
+		.size = sizeof(d),
+		.flags = MBOX_DIRECT_QUERY,
+	};
+
+	if (!info)
+		return -EINVAL;
+	return mbox_direct(ep, &d, info);
+}
+
+/* The address of a process: by pid, or by pidfd with MBOX_PIDFD. */
+static int mbox_process_addr(pid_t pid, uint32_t flags, bool any_ok,
+			     uint32_t *addr)
+{
+	*addr = flags & MBOX_PIDFD ? MBOX_ADDR_PIDFD : MBOX_ADDR_PID;
+	if (pid < 0 || (!pid && (!any_ok || flags & MBOX_PIDFD)))
+		return -EINVAL;
+	return 0;
+}
+
+int mbox_process_send(struct mbox_endpoint *ep, pid_t pid,
+		      struct mbox_msg *msg, uint32_t flags, int64_t timeout_ns)
+{
+	uint32_t addr;
+	int ret;
+
+	ret = mbox_process_addr(pid, flags, false, &addr);
+	if (ret)
+		return ret;
+	return libmbox_send(ep, addr, pid, msg, flags, timeout_ns);
+}
+
+int mbox_process_receive(struct mbox_endpoint *ep, pid_t pid,
+			 struct mbox_msg *msg, uint32_t flags,
+			 int64_t timeout_ns)
+{
+	uint32_t addr;
+	int ret;
+
+	ret = mbox_process_addr(pid, flags, true, &addr);
+	if (ret)
+		return ret;
+	return libmbox_receive(ep, addr, pid, msg, flags, timeout_ns);
+}
+
+int mbox_process_call(struct mbox_endpoint *ep, pid_t pid,
+		      const struct mbox_msg *req, struct mbox_msg *rep,
+		      uint32_t flags, int64_t timeout_ns)
+{
+	uint32_t addr;
+	int ret;
+
+	ret = mbox_process_addr(pid, flags, false, &addr);
+	if (ret)
+		return ret;
+	return libmbox_call(ep, addr, pid, req, rep, flags, timeout_ns);
+}
+
+int mbox_process_reply_receive(struct mbox_endpoint *ep, uint64_t token,
+			       const void *buf, size_t len, pid_t pid,
+			       struct mbox_msg *msg, uint32_t flags,
+			       int64_t timeout_ns)
+{
+	uint32_t addr;
+	int ret;
+
+	if (!msg)
+		return -EINVAL;
+	ret = mbox_process_addr(pid, flags, true, &addr);
+	if (ret)
+		return ret;
+	return libmbox_reply(ep, token, buf, len, addr, pid, msg, flags,
+			     timeout_ns);
+}
