@@ -37,7 +37,8 @@
 
 /* Every feature this build of the module implements. */
 #define MBOX_FEATURES_ALL	(MBOX_FEATURE_VERSION | MBOX_FEATURE_MAILBOX | \
-				 MBOX_FEATURE_DIRECT | MBOX_FEATURE_CALL)
+				 MBOX_FEATURE_DIRECT | MBOX_FEATURE_CALL | \
+				 MBOX_FEATURE_STAT)
 
 /* Rights of an endpoint on a mailbox; also the mode bits they need. */
 #define MBOX_RIGHT_RECV		4	/* "r" */
@@ -112,6 +113,7 @@ int mbox_ioc_open(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_close(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_destroy(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_set(struct mbox_endpoint *ep, void *arg);
+int mbox_ioc_stat(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_send(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg);
 __poll_t mbox_attach_poll(struct mbox_attach *att);

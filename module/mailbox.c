@@ -608,6 +608,103 @@ int mbox_ioc_set(struct mbox_endpoint *ep, void *arg)
 	return ret;
 }
 
+/* Stat */
+
+/* Whether the caller may see @mb: it may use it, or owns it. */
+static bool mbox_may_stat(struct mbox_mailbox *mb)
+{
+	return mbox_may(mb, MBOX_RIGHT_SEND) || mbox_may(mb, MBOX_RIGHT_RECV) ||
+	       mbox_is_owner(mb);
+}
+
+/*
+ * The mailbox of the caller's IPC namespace with the lowest id at least
+ * @id that the caller may see: a counted reference, or NULL.
+ */
+static struct mbox_mailbox *mbox_find_next(u32 id)
+{
+	struct ipc_namespace *ns = current->nsproxy->ipc_ns;
+	struct mbox_mailbox *mb;
+	unsigned long index;
+
+	mutex_lock(&mbox_registry_lock);
+	xa_for_each_start(&mbox_ids, index, mb, id) {
+		if (mb->ipc_ns == ns && mbox_may_stat(mb)) {
+			mbox_get(mb);
+			break;
+		}
+	}
+	mutex_unlock(&mbox_registry_lock);
+	return mb;
+}
+
+static void mbox_stat_fill(struct mbox_mailbox *mb, struct mbox_stat *st)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	st->id = mb->id;
+	st->attrs = mb->system ? MBOX_CREATE_SYSTEM : 0;
+	st->policy = mb->policy;
+	st->cuid = from_kuid_munged(ns, mb->cuid);
+	st->cgid = from_kgid_munged(ns, mb->cgid);
+	st->max_msg_size = mb->max_msg_size;
+	st->msg_size = mb->msg_size;
+	spin_lock(&mb->lock);
+	st->mode = mb->mode;
+	st->uid = from_kuid_munged(ns, mb->uid);
+	st->gid = from_kgid_munged(ns, mb->gid);
+	st->nr_open = mb->nr_open;
+	spin_unlock(&mb->lock);
+	mbox_queue_stat(&mb->q, st);
+}
+
+int mbox_ioc_stat(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_stat *st = arg;
+	struct mbox_mailbox *mb;
+	u32 len;
+	int ret = 0;
+
+	if (st->flags & ~MBOX_STAT_NEXT)
+		return -EINVAL;
+	/* Everything past the input fields is output. */
+	*st = (struct mbox_stat) {
+		.size = st->size,
+		.flags = st->flags,
+		.id = st->id,
+		.name_len = st->name_len,
+		.name = st->name,
+	};
+
+	if (st->flags & MBOX_STAT_NEXT) {
+		mb = mbox_find_next(st->id);
+		if (!mb)
+			return -ENOENT;
+	} else {
+		mb = mbox_find(st->id, NULL);
+		if (!mb)
+			return -ENOENT;
+		if (!mbox_may_stat(mb)) {
+			mbox_put(mb);
+			return -EACCES;
+		}
+	}
+	mbox_stat_fill(mb, st);
+
+	/* The name is immutable: no lock needed to copy it. */
+	len = mb->name ? strlen(mb->name) : 0;
+	if (st->name) {
+		if (st->name_len <= len)
+			ret = -EMSGSIZE;
+		else if (copy_to_user(u64_to_user_ptr(st->name),
+				      mb->name ?: "", len + 1))
+			ret = -EFAULT;
+	}
+	st->name_len = len;
+	mbox_put(mb);
+	return ret;
+}
+
 /* Send and receive */
 
 /* The mailbox @id open on @ep with @right: a counted reference, or NULL. */

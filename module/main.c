@@ -35,6 +35,7 @@ static_assert(sizeof(struct mbox_create) == 48);
 static_assert(sizeof(struct mbox_open) == 24);
 static_assert(sizeof(struct mbox_id) == 16);
 static_assert(sizeof(struct mbox_set) == 24);
+static_assert(sizeof(struct mbox_stat) == 112);
 static_assert(sizeof(struct mbox_send) == 48);
 static_assert(sizeof(struct mbox_recv) == 72);
 static_assert(sizeof(struct mbox_direct) == 32);
@@ -66,6 +67,7 @@ union mbox_ioctl_buf {
 	struct mbox_open open;
 	struct mbox_id id;
 	struct mbox_set set;
+	struct mbox_stat stat;
 	struct mbox_send send;
 	struct mbox_recv recv;
 	struct mbox_direct direct;
@@ -106,6 +108,8 @@ static const struct mbox_ioctl_op mbox_ops[] = {
 	MBOX_OP(MBOX_IOC_DESTROY, mbox_ioc_destroy, struct mbox_id, __reserved,
 		false),
 	MBOX_OP(MBOX_IOC_SET, mbox_ioc_set, struct mbox_set, mode, false),
+	MBOX_OP(MBOX_IOC_STAT, mbox_ioc_stat, struct mbox_stat, total_received,
+		true),
 	MBOX_OP(MBOX_IOC_SEND, mbox_ioc_send, struct mbox_send, __pad, true),
 	MBOX_OP(MBOX_IOC_RECV, mbox_ioc_recv, struct mbox_recv, token, true),
 	MBOX_OP(MBOX_IOC_DIRECT, mbox_ioc_direct, struct mbox_direct, pid, true),

@@ -155,6 +155,10 @@ void mbox_queue_init(struct mbox_queue *q, u32 capacity, u64 max_bytes,
 	INIT_LIST_HEAD(&q->receivers);
 	INIT_LIST_HEAD(&q->senders);
 	INIT_LIST_HEAD(&q->calls);
+	q->nr_senders = 0;
+	q->nr_receivers = 0;
+	q->nr_sent = 0;
+	q->nr_received = 0;
 	q->dead = 0;
 	init_waitqueue_head(&q->poll_wq);
 }
@@ -420,6 +424,7 @@ static struct mbox_msg *mbox_settle(struct mbox_queue *q, struct mbox_msg *msg,
 	struct mbox_waiter *w = msg->waiter;
 
 	msg->reserved = false;
+	q->nr_received += received;
 	if (received || q->dead) {
 		mbox_uncount(q, msg);
 		mbox_admit_senders(q);
@@ -581,12 +586,14 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 		list_add_tail(&w.node, &q->senders);
 		notify = 0;
 	}
+	q->nr_senders++;
 	spin_unlock(&q->lock);
 	mbox_notify(q, notify);
 
 	ret = mbox_wait(&w, blk);
 
 	spin_lock(&q->lock);
+	q->nr_senders--;
 	notify = 0;
 	if (w.state == MBOX_WAITING) {
 		/* Interrupted or timed out: withdraw the message, if we can. */
@@ -609,6 +616,7 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 		*receiver = w.peer;
 		fallthrough;
 	case MBOX_WAIT_SENT:
+		q->nr_sent++;
 		ret = 0;
 		break;
 	case MBOX_WAIT_DEAD:
@@ -622,6 +630,7 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 	return ret;
 
 sent:
+	q->nr_sent++;
 	spin_unlock(&q->lock);
 	mbox_notify(q, notify);
 	return 0;
@@ -673,6 +682,7 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 		goto unlock;
 	} else {
 		list_add_tail(&w.node, &q->receivers);
+		q->nr_receivers++;
 		spin_unlock(&q->lock);
 		/* On a rendezvous queue, a waiting receiver lets a send in. */
 		if (!q->limit.capacity)
@@ -681,6 +691,7 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 		ret = mbox_wait(&w, blk);
 
 		spin_lock(&q->lock);
+		q->nr_receivers--;
 		switch (w.state) {
 		case MBOX_WAITING:
 			list_del(&w.node);
@@ -795,3 +806,19 @@ __poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv)
 	return mask;
 }
 EXPORT_SYMBOL_IF_KUNIT(mbox_queue_poll);
+
+/* The counts of a queue, into @st, one consistent snapshot. */
+void mbox_queue_stat(struct mbox_queue *q, struct mbox_stat *st)
+{
+	spin_lock(&q->lock);
+	st->capacity = q->limit.capacity;
+	st->max_bytes = q->limit.max_bytes;
+	st->nr_msgs = q->limit.count;
+	st->nr_bytes = q->limit.bytes;
+	st->nr_senders = q->nr_senders;
+	st->nr_receivers = q->nr_receivers;
+	st->total_sent = q->nr_sent;
+	st->total_received = q->nr_received;
+	spin_unlock(&q->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(mbox_queue_stat);

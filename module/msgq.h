@@ -90,6 +90,10 @@ struct mbox_msg {
  * @senders: senders blocked for room in a full queue, in arrival order
  * @calls: calls received through this queue and not yet answered
  *	(struct mbox_pending.qnode), failed when the queue is killed
+ * @nr_senders: senders sleeping in mbox_queue_send()
+ * @nr_receivers: receivers sleeping in mbox_queue_recv()
+ * @nr_sent: sends that succeeded
+ * @nr_received: messages received
  * @dead: 0, or the negative errno every operation fails with once the
  *	queue was killed
  * @poll_wq: woken with EPOLL* bits whenever what poll reports may have
@@ -106,6 +110,10 @@ struct mbox_queue {
 	struct list_head receivers;
 	struct list_head senders;
 	struct list_head calls;
+	u32 nr_senders;
+	u32 nr_receivers;
+	u64 nr_sent;
+	u64 nr_received;
 	int dead;
 	wait_queue_head_t poll_wq;
 };
@@ -154,6 +162,7 @@ static inline void mbox_queue_put(struct mbox_queue *q)
 
 void mbox_queue_kill(struct mbox_queue *q, int err);
 __poll_t mbox_queue_poll(struct mbox_queue *q, bool send, bool recv);
+void mbox_queue_stat(struct mbox_queue *q, struct mbox_stat *st);
 
 int mbox_block_sleep(const struct mbox_block *blk);
 

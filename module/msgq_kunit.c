@@ -269,6 +269,37 @@ static void msgq_buckets_are_separate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a.count + b.count, 0U);
 }
 
+/* Failed sends and receives count nothing; the totals only grow. */
+static void msgq_stat_counts(struct kunit *test)
+{
+	struct msgq_test *t = test->priv;
+	struct mbox_recv_req req = {
+		.buf = (void __user *)TASK_SIZE_MAX - 8, .len = 7,
+	};
+	struct mbox_stat st = { };
+	char out[8];
+
+	mbox_queue_init(&t->q, 2, 100, NULL);
+	KUNIT_EXPECT_EQ(test, send_text(test, "abc", 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, send_text(test, "de", 1, NULL), 0);
+	KUNIT_EXPECT_EQ(test, send_text(test, "full", 0, NULL), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, mbox_queue_recv(&t->q, &req, &nonblock), -EFAULT);
+	mbox_queue_stat(&t->q, &st);
+	KUNIT_EXPECT_EQ(test, st.capacity, 2U);
+	KUNIT_EXPECT_EQ(test, st.max_bytes, 100ULL);
+	KUNIT_EXPECT_EQ(test, st.nr_msgs, 2U);
+	KUNIT_EXPECT_EQ(test, st.nr_bytes, 5ULL);
+	KUNIT_EXPECT_EQ(test, st.total_sent, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.total_received, 0ULL);
+	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, NULL), 0);
+	mbox_queue_stat(&t->q, &st);
+	KUNIT_EXPECT_EQ(test, st.nr_msgs, 1U);
+	KUNIT_EXPECT_EQ(test, st.nr_bytes, 3ULL);
+	KUNIT_EXPECT_EQ(test, st.total_received, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.nr_senders, 0U);
+	KUNIT_EXPECT_EQ(test, st.nr_receivers, 0U);
+}
+
 static struct kunit_case msgq_cases[] = {
 	KUNIT_CASE(msgq_priority_then_fifo),
 	KUNIT_CASE(msgq_bounded_count_and_bytes),
@@ -280,6 +311,7 @@ static struct kunit_case msgq_cases[] = {
 	KUNIT_CASE(msgq_poll_states),
 	KUNIT_CASE(msgq_deadline_in_the_past),
 	KUNIT_CASE(msgq_buckets_are_separate),
+	KUNIT_CASE(msgq_stat_counts),
 	{}
 };
 

@@ -1042,7 +1042,7 @@ TEST_F(mbox, bad_struct_pointers_efault)
 {
 	static const unsigned long cmds[] = {
 		MBOX_IOC_CREATE, MBOX_IOC_OPEN, MBOX_IOC_CLOSE, MBOX_IOC_DESTROY,
-		MBOX_IOC_SET, MBOX_IOC_SEND, MBOX_IOC_RECV,
+		MBOX_IOC_SET, MBOX_IOC_STAT, MBOX_IOC_SEND, MBOX_IOC_RECV,
 	};
 	long page = sysconf(_SC_PAGESIZE);
 	char *map;
@@ -1062,7 +1062,7 @@ TEST_F(mbox, bad_struct_pointers_efault)
 		EXPECT_EQ(-EFAULT, mbox_ioctl(self->fd, cmds[i],
 					      (void *)0xffff800000000000UL));
 		memset(tail, 0, 8);
-		tail[0] = 72;	/* at least the size of every struct */
+		tail[0] = 128;	/* at least the size of every struct */
 		EXPECT_EQ(-EFAULT, mbox_ioctl(self->fd, cmds[i], tail));
 	}
 	munmap(map, 2 * page);
