@@ -159,7 +159,12 @@ int libmbox_reply(struct mbox_endpoint *ep, uint64_t token, const void *buf,
 	ret = libmbox_ioctl(ep, MBOX_IOC_REPLY, &rp);
 	if (msg && !ret)
 		mbox_msg_fill(msg, &r);
-	else if (msg && ret == -EMSGSIZE)
+	/*
+	 * -EMSGSIZE is either the reply (too long for the caller: nothing
+	 * received, r untouched) or the receive (r.len grew to the length
+	 * needed).
+	 */
+	else if (msg && ret == -EMSGSIZE && r.len > msg->len)
 		msg->len = r.len;
 	return ret;
 }
