@@ -4,7 +4,8 @@
 # Install the Debian packages the mbox build and test pipeline needs,
 # and only those that are missing.  Usage: deps.sh [group...]
 # Groups: build (module + userspace), vm (QEMU and initramfs), kernel (debug
-# kernel build), check (checkpatch, sparse), dkms, m32 (32-bit selftests).
+# kernel build), check (checkpatch, sparse), dkms, m32 (32-bit selftests),
+# man (groff, for check-man.sh).
 set -euo pipefail
 
 declare -A GROUP=(
@@ -14,6 +15,7 @@ declare -A GROUP=(
 	[check]="sparse perl"
 	[dkms]="dkms"
 	[m32]="gcc-multilib libc6-dev-i386"
+	[man]="groff-base"
 )
 
 groups=("$@")
