@@ -373,6 +373,8 @@ static void mbox_inbox_fill(struct mbox_inbox *d, struct mbox_direct *out)
 	out->links = d->nr_links;
 	spin_unlock(&d->q.lock);
 	out->pid = pid_vnr(d->pid);
+	if (d->anyone)
+		out->flags |= MBOX_DIRECT_ANYONE;
 }
 
 static int mbox_direct_enable(struct mbox_endpoint *ep, struct mbox_direct *arg)

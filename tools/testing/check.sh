@@ -45,7 +45,7 @@ gate() {	# gate NAME LOG command...
 }
 
 step "installing missing packages"
-bash "$vm/deps.sh" build vm kernel check m32 || exit 1
+bash "$vm/deps.sh" build vm kernel check m32 man || exit 1
 
 declare -A KDIR KERNEL
 for k in $kernels; do
@@ -69,6 +69,9 @@ step "checkpatch --strict"
 tools=$(bash "$vm/kernel.sh" tools 2>/dev/null)
 gate checkpatch "$out/checkpatch.log" perl "$tools/scripts/checkpatch.pl" \
 	--strict --no-tree --quiet --show-types -f module/*.[ch] uapi/linux/mbox.h
+
+step "man pages (one per function, groff clean)"
+gate "man pages" "$out/man.log" bash tools/testing/check-man.sh
 
 if [ -n "${KDIR[debug]:-}" ]; then
 	step "sparse (C=2) against the debug kernel"

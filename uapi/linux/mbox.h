@@ -64,6 +64,9 @@ enum {
  * deadline_ns, an absolute CLOCK_MONOTONIC time, then fails with
  * ETIMEDOUT.  An absolute deadline stays right when a signal restarts the
  * call.  These two bits have the same value in every flags word.
+ *
+ * Bits 30 and 31 of every flags word will never be defined (EINVAL
+ * always): libraries may use them for flags of their own.
  */
 #define MBOX_NONBLOCK		_BITUL(0)
 #define MBOX_DEADLINE		_BITUL(1)
@@ -278,7 +281,8 @@ enum mbox_addr {
  * struct mbox_direct - MBOX_IOC_DIRECT: direct receiving on this endpoint
  * @size: in: sizeof(struct mbox_direct)
  * @flags: in: MBOX_DIRECT_ANYONE to enable, or MBOX_DIRECT_DISABLE, or
- *	MBOX_DIRECT_QUERY
+ *	MBOX_DIRECT_QUERY; out, with MBOX_DIRECT_QUERY: also
+ *	MBOX_DIRECT_ANYONE if direct receiving was enabled with it
  * @capacity: in: the capacity of each link's queue towards this process
  *	(0, N or MBOX_UNBOUNDED); out: the value in force
  * @max_msg_size: in: longest message (0: module default); out: in force

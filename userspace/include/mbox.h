@@ -44,7 +44,10 @@ extern "C" {
 #define MBOX_FOREVER		(-1LL)	/* block until done */
 #define MBOX_NOWAIT		0LL	/* never block: -EAGAIN */
 
-/* Library flags, beside the kernel's flags of each operation. */
+/*
+ * Library flags, beside the kernel's flags of each operation, in the two
+ * bits the kernel leaves to libraries.
+ */
 #define MBOX_ABSTIME		(1U << 31)	/* timeout_ns is a deadline */
 #define MBOX_PIDFD		(1U << 30)	/* the pid argument is a pidfd */
 
@@ -116,11 +119,12 @@ struct mbox_info {
 /* What mbox_process_query() reports about this process's direct queues. */
 struct mbox_process_info {
 	pid_t pid;		/* the process reachable through the endpoint */
+	uint32_t flags;		/* MBOX_DIRECT_ANYONE if enabled with it */
 	uint32_t links;		/* processes it has a link with */
 	uint32_t capacity;	/* of each link's queue towards it */
-	uint32_t max_msg_size;
 	uint64_t max_bytes;	/* UINT64_MAX: no byte limit */
-	uint64_t reserved[2];
+	uint32_t max_msg_size;
+	uint32_t reserved[5];
 };
 
 /* Endpoints */

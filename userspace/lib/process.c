@@ -18,6 +18,7 @@ static int mbox_direct(struct mbox_endpoint *ep, struct mbox_direct *d,
 	if (!ret && info) {
 		memset(info, 0, sizeof(*info));
 		info->pid = d->pid;
+		info->flags = d->flags & MBOX_DIRECT_ANYONE;
 		info->links = d->links;
 		info->capacity = d->capacity;
 		info->max_msg_size = d->max_msg_size;
@@ -31,11 +32,18 @@ int mbox_process_enable(struct mbox_endpoint *ep, const struct mbox_attr *attr,
 {
 	struct mbox_direct d = { .size = sizeof(d), .flags = flags };
 	struct mbox_attr def;
+	unsigned int i;
 
+	/* Only the enabling flag: DISABLE and QUERY have functions of their own. */
+	if (flags & ~MBOX_DIRECT_ANYONE)
+		return -EINVAL;
 	if (!attr) {
 		mbox_attr_init(&def);
 		attr = &def;
 	}
+	for (i = 0; i < sizeof(attr->reserved) / sizeof(attr->reserved[0]); i++)
+		if (attr->reserved[i])
+			return -EINVAL;
 	d.capacity = attr->capacity;
 	d.max_msg_size = attr->max_msg_size;
 	d.max_bytes = attr->max_bytes;

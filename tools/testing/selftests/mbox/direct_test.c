@@ -644,6 +644,7 @@ TEST_F(direct, enable_reports_what_is_in_force)
 	EXPECT_EQ(400, q.max_bytes);
 	EXPECT_EQ(0, q.links);
 	EXPECT_EQ(getpid(), q.pid);
+	EXPECT_EQ(MBOX_DIRECT_QUERY, q.flags);	/* not ANYONE */
 	/* QUERY changes nothing, whatever limits it carries. */
 	memset(&q, 0, sizeof(q));
 	q.flags = MBOX_DIRECT_QUERY;
@@ -663,6 +664,9 @@ TEST_F(direct, enable_reports_what_is_in_force)
 	EXPECT_LT(0, d.max_msg_size);
 	EXPECT_EQ(2, d.capacity);
 	EXPECT_EQ(2ULL * d.max_msg_size, d.max_bytes);
+	/* QUERY tells whether it accepts messages from anyone. */
+	ASSERT_EQ(0, mbox_direct_query(ep, &q));
+	EXPECT_EQ(MBOX_DIRECT_QUERY | MBOX_DIRECT_ANYONE, q.flags);
 	EXPECT_EQ(getpid(), d.pid);
 	ASSERT_EQ(0, mbox_direct_disable(ep));
 
