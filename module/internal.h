@@ -113,7 +113,6 @@ int mbox_ioc_open(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_close(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_destroy(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_set(struct mbox_endpoint *ep, void *arg);
-int mbox_ioc_stat(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_send(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg);
 __poll_t mbox_attach_poll(struct mbox_attach *att);
@@ -137,6 +136,14 @@ __poll_t mbox_direct_poll(struct mbox_endpoint *ep);
 struct pid *mbox_process(u32 addr, u32 nr);
 void mbox_direct_release(struct mbox_endpoint *ep);
 void mbox_endpoint_close_all(struct mbox_endpoint *ep);
+int mbox_mailbox_stat(u32 id, bool next, struct mbox_stat *st,
+		      char name[MBOX_NAME_MAX + 1]);
+
+/* stat.c */
+int mbox_ioc_stat(struct mbox_endpoint *ep, void *arg);
+int mbox_stat_init(void);
+void mbox_stat_exit(void);
+
 int mbox_registry_init(void);
 void mbox_registry_exit(void);
 

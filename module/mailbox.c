@@ -658,51 +658,32 @@ static void mbox_stat_fill(struct mbox_mailbox *mb, struct mbox_stat *st)
 	mbox_queue_stat(&mb->q, st);
 }
 
-int mbox_ioc_stat(struct mbox_endpoint *ep, void *arg)
+/**
+ * mbox_mailbox_stat - the state of a mailbox the caller may see
+ * @id: the mailbox; with @next, the lowest id to consider
+ * @next: report the first mailbox from @id on that the caller may see
+ * @st: its output fields are filled in
+ * @name: filled with the name, "" if it has none
+ *
+ * Return: 0, -ENOENT (none), -EACCES (not @next: the caller may not see it).
+ */
+int mbox_mailbox_stat(u32 id, bool next, struct mbox_stat *st,
+		      char name[MBOX_NAME_MAX + 1])
 {
-	struct mbox_stat *st = arg;
 	struct mbox_mailbox *mb;
-	u32 len;
-	int ret = 0;
 
-	if (st->flags & ~MBOX_STAT_NEXT)
-		return -EINVAL;
-	/* Everything past the input fields is output. */
-	*st = (struct mbox_stat) {
-		.size = st->size,
-		.flags = st->flags,
-		.id = st->id,
-		.name_len = st->name_len,
-		.name = st->name,
-	};
-
-	if (st->flags & MBOX_STAT_NEXT) {
-		mb = mbox_find_next(st->id);
-		if (!mb)
-			return -ENOENT;
-	} else {
-		mb = mbox_find(st->id, NULL);
-		if (!mb)
-			return -ENOENT;
-		if (!mbox_may_stat(mb)) {
-			mbox_put(mb);
-			return -EACCES;
-		}
+	mb = next ? mbox_find_next(id) : mbox_find(id, NULL);
+	if (!mb)
+		return -ENOENT;
+	if (!next && !mbox_may_stat(mb)) {
+		mbox_put(mb);
+		return -EACCES;
 	}
 	mbox_stat_fill(mb, st);
-
 	/* The name is immutable: no lock needed to copy it. */
-	len = mb->name ? strlen(mb->name) : 0;
-	if (st->name) {
-		if (st->name_len <= len)
-			ret = -EMSGSIZE;
-		else if (copy_to_user(u64_to_user_ptr(st->name),
-				      mb->name ?: "", len + 1))
-			ret = -EFAULT;
-	}
-	st->name_len = len;
+	strscpy(name, mb->name ?: "", MBOX_NAME_MAX + 1);
 	mbox_put(mb);
-	return ret;
+	return 0;
 }
 
 /* Send and receive */

@@ -259,18 +259,26 @@ static int __init mbox_init(void)
 	ret = mbox_registry_init();
 	if (ret)
 		return ret;
+	ret = mbox_stat_init();
+	if (ret)
+		goto registry;
 	ret = misc_register(&mbox_misc);
-	if (ret) {
-		mbox_registry_exit();
-		return ret;
-	}
+	if (ret)
+		goto stat;
 	pr_info("ABI %u.%u loaded\n", MBOX_ABI_MAJOR, MBOX_ABI_MINOR);
 	return 0;
+
+stat:
+	mbox_stat_exit();
+registry:
+	mbox_registry_exit();
+	return ret;
 }
 
 static void __exit mbox_exit(void)
 {
 	misc_deregister(&mbox_misc);
+	mbox_stat_exit();
 	mbox_registry_exit();
 }
 

@@ -6,8 +6,11 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mbox_util.h"
@@ -383,6 +386,163 @@ TEST_F(stat, others_see_only_what_they_may_use)
 	EXPECT_EQ(0, mbox_run_as_nobody(child_stat, &w));
 	/* CAP_IPC_OWNER (root here) sees everything. */
 	EXPECT_TRUE(mbox_listed(self->fd, w.hidden));
+}
+
+/* /proc/driver/mbox/mailboxes */
+
+#define MBOX_PROC_LIST	"/proc/driver/mbox/mailboxes"
+
+/* Read the whole listing into a malloc'ed string; NULL on error. */
+static char *proc_read(void)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	FILE *f = fopen(MBOX_PROC_LIST, "r");
+	size_t n;
+
+	if (!buf || !f) {
+		free(buf);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	/* Small reads, so that seq_file restarts in the middle. */
+	while ((n = fread(buf + len, 1, 100, f)) > 0) {
+		len += n;
+		if (cap - len < 101) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (!buf)
+				break;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+/* The listing's line for @id, copied into @line; false if absent. */
+static bool proc_line(const char *list, __u32 id, char *line, size_t size)
+{
+	const char *p = list;
+	unsigned int got;
+
+	while (p && *p) {
+		const char *end = strchr(p, '\n');
+
+		if (sscanf(p, "%u", &got) == 1 && got == id) {
+			size_t n = end ? (size_t)(end - p) : strlen(p);
+
+			snprintf(line, size, "%.*s", (int)n, p);
+			return true;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+TEST_F(stat, proc_listing_shows_the_fields)
+{
+	char name[64], line[512], fname[300], owner[16], policy[16];
+	unsigned int fid, uid, gid, cuid, cgid, mode, cap, maxsz, msgs, open;
+	unsigned int snd, rcv;
+	unsigned long long bytes, sent, recvd;
+	char *list;
+	__u32 id;
+
+	mbox_test_name(name, sizeof(name), "proc");
+	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, name, 3,
+					MBOX_POLICY_PAIR, 0640, &id));
+	ASSERT_EQ(0, mbox_send(self->fd, id, "hello", 5, 0, MBOX_NONBLOCK));
+
+	list = proc_read();
+	ASSERT_NE(NULL, list);
+	EXPECT_EQ(0, strncmp(list, "        id ", 11));
+	ASSERT_TRUE(proc_line(list, id, line, sizeof(line)));
+	free(list);
+	ASSERT_EQ(18, sscanf(line, "%u %u %u %u %u %o %15s %15s %u %u %u %llu %u %u %u %llu %llu %299s",
+			     &fid, &uid, &gid, &cuid, &cgid, &mode, owner,
+			     policy, &cap, &maxsz, &msgs, &bytes, &open, &snd,
+			     &rcv, &sent, &recvd, fname)) {
+		TH_LOG("line: %s", line);
+	}
+	EXPECT_EQ(geteuid(), uid);
+	EXPECT_EQ(getegid(), cgid);
+	EXPECT_EQ(0640, mode);
+	EXPECT_STREQ("system", owner);
+	EXPECT_STREQ("pair", policy);
+	EXPECT_EQ(3, cap);
+	EXPECT_EQ(1, msgs);
+	EXPECT_EQ(5, bytes);
+	EXPECT_EQ(1, open);
+	EXPECT_EQ(0, snd);
+	EXPECT_EQ(0, rcv);
+	EXPECT_EQ(1, sent);
+	EXPECT_EQ(0, recvd);
+	EXPECT_STREQ(name, fname);
+}
+
+TEST_F(stat, proc_listing_long_and_in_order)
+{
+	__u32 ids[150], last = 0, got;
+	unsigned int i, seen = 0;
+	char *list, *p;
+
+	/* Unnamed process-owned ones: closing the fixture's fd ends them. */
+	for (i = 0; i < MBOX_ARRAY_SIZE(ids); i++)
+		ASSERT_EQ(0, mbox_create(self->fd, NULL, 0, 1,
+					 MBOX_POLICY_SHARED, 0600, &ids[i]));
+	list = proc_read();
+	ASSERT_NE(NULL, list);
+	for (p = strchr(list, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+		ASSERT_EQ(1, sscanf(p + 1, "%u", &got));
+		EXPECT_LT(last, got);
+		last = got;
+		seen += got >= ids[0] && got <= ids[MBOX_ARRAY_SIZE(ids) - 1];
+	}
+	free(list);
+	EXPECT_EQ(MBOX_ARRAY_SIZE(ids), seen);
+}
+
+static int child_proc(void *arg)
+{
+	struct who *w = arg;
+	char line[512], *list = proc_read();
+	int ret = 0;
+
+	if (!list) {
+		ret = errno;
+		fprintf(stderr, "# cannot read %s: %s\n", MBOX_PROC_LIST,
+			strerror(ret));
+		return 110;
+	}
+	if (proc_line(list, w->hidden, line, sizeof(line)))
+		ret = 111;
+	else if (!proc_line(list, w->sendable, line, sizeof(line)))
+		ret = 112;
+	free(list);
+	return ret;
+}
+
+TEST_F(stat, proc_listing_shows_others_only_what_they_may_use)
+{
+	struct who w;
+	char line[512], *list;
+	struct stat sb;
+
+	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
+					MBOX_POLICY_SHARED, 0600, &w.hidden));
+	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
+					MBOX_POLICY_SHARED, 0622, &w.sendable));
+	EXPECT_EQ(0, mbox_run_as_nobody(child_proc, &w));
+	list = proc_read();
+	ASSERT_NE(NULL, list);
+	EXPECT_TRUE(proc_line(list, w.hidden, line, sizeof(line)));
+	free(list);
+	/* Read-only, for everyone. */
+	ASSERT_EQ(0, stat(MBOX_PROC_LIST, &sb));
+	EXPECT_EQ(S_IFREG | 0444, sb.st_mode);
 }
 
 TEST_HARNESS_MAIN
