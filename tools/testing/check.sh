@@ -159,6 +159,10 @@ parse() {
 adds=()
 for t in $tests; do adds+=(--add "build/user/selftests/$t:/mbox/tests/$t"); done
 adds+=(--add "$vm/guest-tests.sh:/mbox/bin/guest-tests.sh")
+# The examples, as one more TAP program: demo.sh run as "examples".
+for c in userspace/examples/*.c; do adds+=(--add "build/user/bin/$(basename "$c" .c)"); done
+adds+=(--add userspace/examples/demo.sh:/mbox/tests/examples)
+tests+=" examples"
 
 for k in $kernels; do
 	step "module for $k"

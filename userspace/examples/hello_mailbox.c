@@ -1,83 +1,156 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hello_mailbox: a first look at mbox.
+ * hello_mailbox: a first look at mbox, through libmbox.
  *
- * A parent creates a bounded mailbox; a child process sends it three
- * messages with different priorities and finally a synchronous one; the
- * parent receives them (highest priority first), with the sender's pid
- * stamped by the kernel, and the child learns who received its last one.
+ * A parent process creates a mailbox with room for four messages and a
+ * name, and sends it three messages of different priorities: they are
+ * queued, so the sends return at once.  Then it forks a child, which opens
+ * the mailbox by its name and receives them, highest priority first, each
+ * with the sender's pid stamped by the kernel.  Last, the parent sends a
+ * synchronous message: that send returns only once the child has taken
+ * it, and tells the parent which process took it.
+ *
+ * Build: make userspace (build/user/bin/hello_mailbox); run it where the
+ * mbox module is loaded (make demo does).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <linux/mbox.h>
+#include <mbox.h>
 
-static int send_text(int fd, __u32 id, const char *text, __u32 prio, __u32 flags)
+/*
+ * Every libmbox function returns 0 or a negative errno: strerror(-ret)
+ * says what went wrong.
+ */
+static void check(int ret, const char *what)
 {
-	struct mbox_send s = {
-		.size = sizeof(s), .flags = flags, .to = id,
-		.buf = (__u64)(unsigned long)text, .len = strlen(text),
-		.priority = prio,
+	if (ret < 0) {
+		fprintf(stderr, "hello_mailbox: %s: %s\n", what, strerror(-ret));
+		exit(1);
+	}
+}
+
+static void send_text(struct mbox_endpoint *ep, uint32_t id, const char *text,
+		      uint32_t priority)
+{
+	struct mbox_msg msg = {
+		.buf = (void *)text,
+		.len = strlen(text),
+		.priority = priority,
 	};
 
-	if (ioctl(fd, MBOX_IOC_SEND, &s))
-		return -errno;
-	return s.receiver_pid;
+	/*
+	 * An asynchronous send (flags 0): the message is queued and the
+	 * call returns.  MBOX_FOREVER would block only if the queue were full.
+	 */
+	check(mbox_mailbox_send(ep, id, &msg, 0, MBOX_FOREVER), "send");
+}
+
+/* The child: open the mailbox by name, receive the four messages. */
+static int child(const char *name)
+{
+	struct mbox_endpoint *ep;
+	char buf[64];
+	uint32_t id;
+	int i;
+
+	/* Its own endpoint, and the mailbox opened on it to receive. */
+	check(mbox_endpoint_open(&ep), "open /dev/mbox");
+	check(mbox_mailbox_open(ep, name, MBOX_OPEN_RECV, &id), "open mailbox");
+
+	for (i = 0; i < 4; i++) {
+		struct mbox_msg msg = {
+			.buf = buf,
+			.len = sizeof(buf) - 1,	/* in: the buffer's size */
+		};
+
+		check(mbox_mailbox_receive(ep, id, &msg, 0, MBOX_FOREVER),
+		      "receive");
+		buf[msg.len] = '\0';	/* out: the message's length */
+		printf("child:  received \"%s\" (priority %u) from pid %d%s\n",
+		       buf, msg.priority, (int)msg.pid,
+		       msg.flags & MBOX_MSG_SYNC ? ", whose sender waits for it" : "");
+	}
+	check(mbox_endpoint_close(ep), "close");
+	return 0;
 }
 
 int main(void)
 {
-	struct mbox_create c = {
-		.size = sizeof(c), .capacity = 4, .mode = 0600,
-		.flags = MBOX_CREATE_SYSTEM,
-	};
-	struct mbox_id d = { .size = sizeof(d) };
-	char buf[64];
-	pid_t child;
-	int fd, i;
+	struct mbox_endpoint *ep;
+	struct mbox_attr attr;
+	struct mbox_msg bye;
+	char name[64];
+	int status;
+	uint32_t id;
+	pid_t pid;
 
-	fd = open("/dev/mbox", O_RDWR | O_CLOEXEC);
-	if (fd < 0 || ioctl(fd, MBOX_IOC_CREATE, &c)) {
-		perror("hello_mailbox: /dev/mbox");
+	/* Line-buffered, so that parent and child print whole lines. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* An endpoint is one open of /dev/mbox. */
+	check(mbox_endpoint_open(&ep), "open /dev/mbox");
+
+	/*
+	 * A mailbox for four messages.  It is system-owned, so that any
+	 * process with permission (mode 0600: same user) may open it to
+	 * receive; a process-owned one would have its creator as its only
+	 * receiver.  Its name is unique, so it holds our pid.
+	 */
+	mbox_attr_init(&attr);
+	attr.capacity = 4;
+	attr.flags = MBOX_CREATE_SYSTEM;
+	snprintf(name, sizeof(name), "/examples/hello-%d", (int)getpid());
+	check(mbox_mailbox_create(ep, name, &attr, &id), "create");
+	printf("parent: created mailbox %u \"%s\" (capacity 4)\n", id, name);
+
+	send_text(ep, id, "low priority", 1);
+	send_text(ep, id, "urgent", 9);
+	send_text(ep, id, "also low", 1);
+	printf("parent: sent 3 messages without waiting: they are queued\n");
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		perror("hello_mailbox: fork");
 		return 1;
 	}
-	printf("parent %d: created mailbox %u (capacity 4)\n", getpid(), c.id);
-
-	child = fork();
-	if (child == 0) {
-		send_text(fd, c.id, "low priority", 1, 0);
-		send_text(fd, c.id, "urgent", 9, 0);
-		send_text(fd, c.id, "also low", 1, 0);
-		printf("child %d: sent 3 messages without waiting\n", getpid());
-		i = send_text(fd, c.id, "goodbye", 0, MBOX_SEND_SYNC);
-		printf("child %d: synchronous send taken by pid %d\n", getpid(), i);
-		_exit(0);
+	if (pid == 0) {
+		/*
+		 * The child has a copy of the parent's endpoint, which it does
+		 * not use: close it (its own opens a new one).
+		 */
+		check(mbox_endpoint_close(ep), "close");
+		exit(child(name));
 	}
 
-	sleep(1);	/* let the child queue its first three */
-	for (i = 0; i < 4; i++) {
-		struct mbox_recv r = {
-			.size = sizeof(r), .from = c.id,
-			.buf = (__u64)(unsigned long)buf, .len = sizeof(buf) - 1,
-		};
-
-		if (ioctl(fd, MBOX_IOC_RECV, &r)) {
-			perror("hello_mailbox: receive");
-			return 1;
-		}
-		buf[r.len] = 0;
-		printf("parent: received \"%s\" (priority %u) from pid %u%s\n",
-		       buf, r.priority, r.sender_pid,
-		       r.msg_flags & MBOX_MSG_SYNC ? ", sender waiting" : "");
+	/*
+	 * A synchronous send: it returns once a receiver has the message,
+	 * and reports which process that was.  The parent prints nothing
+	 * until the child is done, so that the output keeps its order.  If
+	 * the child died, nobody would ever take it: give up after 10 s
+	 * (timeouts are in ns; the send then fails with -ETIMEDOUT).
+	 */
+	bye = (struct mbox_msg){ .buf = "goodbye", .len = 7 };
+	check(mbox_mailbox_send(ep, id, &bye, MBOX_SEND_SYNC, 10000000000LL),
+	      "synchronous send");
+	if (waitpid(pid, &status, 0) != pid) {
+		perror("hello_mailbox: waitpid");
+		return 1;
 	}
-	waitpid(child, NULL, 0);
-	d.id = c.id;
-	ioctl(fd, MBOX_IOC_DESTROY, &d);
-	printf("parent: destroyed mailbox %u\n", c.id);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "hello_mailbox: the child failed\n");
+		return 1;
+	}
+	printf("parent: synchronous send taken by pid %d%s\n", (int)bye.pid,
+	       bye.pid == pid ? " (the child)" : "");
+
+	/* A system-owned mailbox lives until it is destroyed. */
+	check(mbox_mailbox_destroy(ep, id), "destroy");
+	printf("parent: destroyed mailbox %u\n", id);
+	check(mbox_endpoint_close(ep), "close");
 	return 0;
 }
