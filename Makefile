@@ -32,7 +32,7 @@ EXAMPLES := $(patsubst userspace/examples/%.c,$(B)/user/bin/%,\
 SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 	$(wildcard tools/testing/selftests/mbox/*.c))
 
-.PHONY: all module module-build userspace selftests check demo vm clean help
+.PHONY: all module module-build userspace selftests selftests32 check demo vm clean help
 
 all: module userspace selftests
 
@@ -84,6 +84,27 @@ $(B)/user/selftests/%: tools/testing/selftests/mbox/%.c $(B)/ksft/.done \
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SELFTEST_CFLAGS) -I$(B)/ksft -static -pthread -o $@ $< \
 		$(B)/user/lib/libmbox.a
+
+# The selftests again as 32-bit (i386) programs, which reach the module
+# through compat_ioctl.  The harness casts pointers to intmax_t, which
+# -m32 warns about.
+LIB32_OBJ := $(patsubst userspace/lib/%.c,$(B)/user32/lib/%.o,$(LIB_SRC))
+SELFTESTS32 := $(patsubst $(B)/user/%,$(B)/user32/%,$(SELFTESTS))
+
+selftests32: $(SELFTESTS32)
+
+$(B)/user32/lib/%.o: userspace/lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) -m32 $(USER_CFLAGS) -c -o $@ $<
+
+$(B)/user32/lib/libmbox.a: $(LIB32_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/user32/selftests/%: tools/testing/selftests/mbox/%.c $(B)/ksft/.done \
+		$(B)/user32/lib/libmbox.a $(wildcard tools/testing/selftests/mbox/*.h)
+	@mkdir -p $(@D)
+	$(CC) -m32 $(USER_CFLAGS) $(SELFTEST_CFLAGS) -Wno-pointer-to-int-cast \
+		-I$(B)/ksft -static -pthread -o $@ $< $(B)/user32/lib/libmbox.a
 
 check:
 	@tools/testing/check.sh

@@ -5,8 +5,8 @@
 #
 #  1. installs the Debian packages it lacks, fetches Debian's 6.1 and 6.12
 #     kernels and builds the debug kernel (all cached in $MBOX_CACHE);
-#  2. builds libmbox, mboxctl and the selftests, and the module for each
-#     kernel;
+#  2. builds libmbox, mboxctl and the selftests (64- and 32-bit), and the
+#     module for each kernel;
 #  3. runs checkpatch.pl --strict and sparse (C=2, warnings fatal);
 #  4. boots each kernel under QEMU, loads the module, runs the selftests
 #     (and KUnit on the debug kernel), unloads it, and fails on any kernel
@@ -64,6 +64,9 @@ done
 step "building libmbox, mboxctl and the selftests"
 gate "userspace build" "$out/userspace.log" make -s userspace selftests
 tests=$(ls build/user/selftests/ 2>/dev/null)
+step "building the selftests as 32-bit programs (compat ioctl)"
+gate "32-bit selftests build" "$out/userspace32.log" make -s selftests32
+tests32=$(ls build/user32/selftests/ 2>/dev/null)
 
 step "checkpatch --strict"
 tools=$(bash "$vm/kernel.sh" tools 2>/dev/null)
@@ -158,6 +161,11 @@ parse() {
 
 adds=()
 for t in $tests; do adds+=(--add "build/user/selftests/$t:/mbox/tests/$t"); done
+# The 32-bit selftests run as "<name>-m32".
+for t in $tests32; do
+	adds+=(--add "build/user32/selftests/$t:/mbox/tests/$t-m32")
+	tests+=" $t-m32"
+done
 adds+=(--add "$vm/guest-tests.sh:/mbox/bin/guest-tests.sh")
 # The examples, as one more TAP program: demo.sh run as "examples".
 for c in userspace/examples/*.c; do adds+=(--add "build/user/bin/$(basename "$c" .c)"); done
