@@ -16,6 +16,20 @@ VM_KERNEL ?= 6.12
 B := build
 TOOLS := tools/testing/vm
 
+# libmbox's version: LIBMBOX_MAJOR and LIBMBOX_MINOR of its header.
+# The soname changes with the major; the minor grows with new functions.
+libmbox_ver = $(shell sed -n 's/^.define LIBMBOX_$(1)[^0-9]*\([0-9][0-9]*\).*/\1/p' \
+	userspace/include/mbox.h 2>/dev/null)
+LIBMBOX_MAJOR := $(call libmbox_ver,MAJOR)
+LIBMBOX_MINOR := $(call libmbox_ver,MINOR)
+LIBMBOX_VERSION := $(LIBMBOX_MAJOR).$(LIBMBOX_MINOR).0
+LIBMBOX_SONAME := libmbox.so.$(LIBMBOX_MAJOR)
+
+# Where libmbox is installed: libmbox.pc gives these paths.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+
 CC ?= gcc
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iuapi -Iuserspace/include $(EXTRA_CFLAGS)
@@ -32,7 +46,8 @@ EXAMPLES := $(patsubst userspace/examples/%.c,$(B)/user/bin/%,\
 SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 	$(wildcard tools/testing/selftests/mbox/*.c))
 
-.PHONY: all module module-build userspace selftests check demo vm clean help
+.PHONY: all module module-build userspace selftests check demo vm clean help \
+	FORCE
 
 all: module userspace selftests
 
@@ -52,7 +67,10 @@ module:
 module-build:
 	@$(TOOLS)/build-module.sh "$(KNAME)" "$(KDIR)" $(KBUILD_ARGS)
 
-userspace: $(B)/user/lib/libmbox.a $(B)/user/bin/mboxctl $(EXAMPLES)
+LIB_SO := $(B)/user/lib/libmbox.so.$(LIBMBOX_VERSION)
+
+userspace: $(B)/user/lib/libmbox.a $(LIB_SO) $(B)/user/lib/libmbox.pc \
+	$(B)/user/bin/mboxctl $(EXAMPLES)
 
 $(B)/user/lib/%.o: userspace/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -60,6 +78,25 @@ $(B)/user/lib/%.o: userspace/lib/%.c $(LIB_HDR)
 
 $(B)/user/lib/libmbox.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
+
+# The shared library: only the symbols of libmbox.map are exported, under
+# its version nodes.  (A symbol the map names and no object defines is
+# not an error for GNU ld.)
+$(LIB_SO): $(LIB_OBJ) userspace/lib/libmbox.map
+	$(CC) $(USER_CFLAGS) -shared -Wl,-soname,$(LIBMBOX_SONAME) \
+		-Wl,--version-script=userspace/lib/libmbox.map -Wl,--no-undefined \
+		$(LDFLAGS) -o $@ $(LIB_OBJ)
+	ln -sf $(@F) $(@D)/$(LIBMBOX_SONAME)
+	ln -sf $(LIBMBOX_SONAME) $(@D)/libmbox.so
+
+# libmbox.pc for the install paths: remade when they change.
+$(B)/user/lib/libmbox.pc: userspace/lib/libmbox.pc.in FORCE
+	@mkdir -p $(@D)
+	@sed -e 's|@PREFIX@|$(PREFIX)|' \
+	     -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	     -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	     -e 's|@VERSION@|$(LIBMBOX_VERSION)|' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 $(B)/user/bin/mboxctl: userspace/mboxctl/mboxctl.c $(B)/user/lib/libmbox.a
 	@mkdir -p $(@D)
