@@ -60,7 +60,13 @@ module:
 	  echo "mbox: no kernel build tree at $(KDIR)."; \
 	  echo "      Install the headers (apt-get install linux-headers-\$$(uname -r))"; \
 	  echo "      or pass KDIR=/path/to/kernel/build."; exit 1; }
-	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+	@command -v pahole >/dev/null || ! grep -qs '^CONFIG_DEBUG_INFO_BTF_MODULES=y' \
+		"$(KDIR)/.config" || echo "mbox: no pahole: building without BTF (apt-get install pahole)"
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/module" $(NO_BTF) modules
+
+# Kernels with BTF for modules (Debian's 6.12) need pahole to build them;
+# without it, build the module without BTF rather than fail.
+NO_BTF = $(if $(shell command -v pahole 2>/dev/null),,CONFIG_DEBUG_INFO_BTF_MODULES=)
 
 # The module built out of tree in $(B)/$(KNAME), one tree per kernel, for
 # the VM runner and make check.  Extra kbuild arguments in KBUILD_ARGS.
@@ -135,5 +141,5 @@ vm: userspace
 clean:
 	rm -rf $(B)
 	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd \
-		module/modules.order module/Module.symvers Module.symvers \
-		modules.order .*.cmd .module-common.o
+		module/modules.order module/Module.symvers module/.module-common.o \
+		Module.symvers modules.order .*.cmd .module-common.o
