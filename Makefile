@@ -8,6 +8,9 @@
 #                     kernel, in QEMU (installs and fetches what it needs)
 #   make demo         the examples in a Debian 6.12 VM
 #   make vm           an interactive shell in a VM (VM_KERNEL=6.1|6.12|debug)
+#   make install      module (for KDIR), libmbox, headers, mboxctl, man pages,
+#                     udev rule; DESTDIR, PREFIX and *DIR as usual
+#   make uninstall    removes what make install installed
 #
 # Build output other than module/*.ko goes to build/.
 
@@ -25,10 +28,22 @@ LIBMBOX_MINOR := $(call libmbox_ver,MINOR)
 LIBMBOX_VERSION := $(LIBMBOX_MAJOR).$(LIBMBOX_MINOR).0
 LIBMBOX_SONAME := libmbox.so.$(LIBMBOX_MAJOR)
 
-# Where libmbox is installed: libmbox.pc gives these paths.
+# Where make install puts things.  DESTDIR is
+# prepended to every path, also to the module's /lib/modules.
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# udev reads /lib/udev/rules.d (the distribution's rules) and, since
+# systemd 247 (Debian 11), /usr/local/lib/udev/rules.d too.
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/udev/rules.d,$(PREFIX)/lib/udev/rules.d)
+# The kernel the module is built and installed for: the one of KDIR
+# (its utsrelease.h; the headers' kernel.release may differ), else uname -r.
+KERNELRELEASE ?= $(or $(shell sed -n 's/^.define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null),$(shell uname -r))
+INSTALL_MOD_DIR ?= extra
 
 CC ?= gcc
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
@@ -47,12 +62,13 @@ SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 	$(wildcard tools/testing/selftests/mbox/*.c))
 
 .PHONY: all module module-build userspace selftests check demo vm clean help \
-	FORCE
+	install install-user install-module uninstall uninstall-user \
+	uninstall-module FORCE
 
 all: module userspace selftests
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 # The module, built in place for KDIR (the running kernel by default).
 module:
@@ -127,6 +143,73 @@ $(B)/user/selftests/%: tools/testing/selftests/mbox/%.c $(B)/ksft/.done \
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SELFTEST_CFLAGS) -I$(B)/ksft -static -pthread -o $@ $< \
 		$(B)/user/lib/libmbox.a
+
+# Installing.  The module goes through kbuild's modules_install into
+# $(DESTDIR)/lib/modules/$(KERNELRELEASE)/$(INSTALL_MOD_DIR), then depmod.
+MODLIB = $(DESTDIR)/lib/modules/$(KERNELRELEASE)
+MOD_FILES = $(foreach m,mbox mbox_kunit,$(foreach z,.ko .ko.gz .ko.xz .ko.zst,\
+	$(MODLIB)/$(INSTALL_MOD_DIR)/$(m)$(z)))
+# What depmod writes into a tree, removed again when the last module is.
+DEPMOD_FILES = $(addprefix $(MODLIB)/modules.,alias alias.bin builtin.alias.bin \
+	builtin.bin dep dep.bin devname softdep symbols symbols.bin weakdep)
+DEPMOD_RUN = PATH="$$PATH:/sbin:/usr/sbin"; \
+	if ! command -v depmod >/dev/null; then \
+		echo "mbox: no depmod (package kmod): run 'depmod -a $(KERNELRELEASE)' later"; \
+	else depmod -a $(if $(DESTDIR),-b "$(abspath $(DESTDIR))") $(KERNELRELEASE); fi
+MAN_PAGES := $(wildcard userspace/man/man1/*.1 userspace/man/man3/*.3 \
+	userspace/man/man4/*.4)
+USER_FILES = $(DESTDIR)$(BINDIR)/mboxctl \
+	$(addprefix $(DESTDIR)$(LIBDIR)/,libmbox.a libmbox.so.$(LIBMBOX_VERSION) \
+		$(LIBMBOX_SONAME) libmbox.so) \
+	$(DESTDIR)$(INCLUDEDIR)/mbox.h $(DESTDIR)$(INCLUDEDIR)/linux/mbox.h \
+	$(DESTDIR)$(PKGCONFIGDIR)/libmbox.pc $(DESTDIR)$(UDEVRULESDIR)/60-mbox.rules \
+	$(patsubst userspace/man/%,$(DESTDIR)$(MANDIR)/%,$(MAN_PAGES))
+# ldconfig for a live install; only root can update its cache.
+LDCONFIG_RUN = if [ -n "$(DESTDIR)" ]; then :; \
+	elif [ "$$(id -u)" -ne 0 ]; then echo "mbox: not root, no ldconfig: programs" \
+		"find libmbox in $(LIBDIR) with LD_LIBRARY_PATH=$(LIBDIR)"; \
+	else PATH="$$PATH:/sbin:/usr/sbin"; ldconfig; fi
+
+install: install-module install-user
+
+# kbuild signs what it installs when the kernel has MODULE_SIG_ALL, with
+# the key of a kernel build tree; headers have none: do not try.
+install-module: module
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/module" KERNELRELEASE=$(KERNELRELEASE) \
+		INSTALL_MOD_PATH="$(abspath $(DESTDIR))" INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(wildcard $(KDIR)/certs/signing_key.x509),,CONFIG_MODULE_SIG_ALL=) \
+		DEPMOD=true modules_install
+	@$(if $(DESTDIR),test -e "$(MODLIB)/modules.order" || echo "mbox: depmod -b $(DESTDIR):" \
+		"no kernel in $(MODLIB): depmod warns about its modules.order and modules.builtin")
+	@$(DEPMOD_RUN)
+
+install-user: $(B)/user/lib/libmbox.a $(LIB_SO) $(B)/user/lib/libmbox.pc \
+		$(B)/user/bin/mboxctl
+	install -d $(sort $(dir $(USER_FILES)))
+	install -m 755 $(B)/user/bin/mboxctl $(DESTDIR)$(BINDIR)/
+	install -m 644 $(B)/user/lib/libmbox.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmbox.so.$(LIBMBOX_VERSION) $(DESTDIR)$(LIBDIR)/$(LIBMBOX_SONAME)
+	ln -sf $(LIBMBOX_SONAME) $(DESTDIR)$(LIBDIR)/libmbox.so
+	install -m 644 userspace/include/mbox.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 uapi/linux/mbox.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	install -m 644 $(B)/user/lib/libmbox.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 userspace/udev/60-mbox.rules $(DESTDIR)$(UDEVRULESDIR)/
+	for m in $(MAN_PAGES:userspace/man/%=%); do \
+		install -m 644 userspace/man/$$m $(DESTDIR)$(MANDIR)/$$m || exit 1; done
+	@$(LDCONFIG_RUN)
+
+uninstall: uninstall-module uninstall-user
+
+uninstall-module:
+	rm -f $(MOD_FILES)
+	@if [ -n "$(DESTDIR)" ] && [ -z "$$(find "$(MODLIB)" -name '*.ko*' 2>/dev/null)" ]; then \
+		echo "rm -f $(MODLIB)/modules.* (depmod's files)"; rm -f $(DEPMOD_FILES); \
+	elif [ -d "$(MODLIB)" ]; then $(DEPMOD_RUN); fi
+
+uninstall-user:
+	rm -f $(USER_FILES)
+	@$(LDCONFIG_RUN)
 
 check:
 	@tools/testing/check.sh
