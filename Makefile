@@ -19,6 +19,10 @@ VM_KERNEL ?= 6.12
 B := build
 TOOLS := tools/testing/vm
 
+# The package's version (dkms, releases): VERSION, and nowhere else
+# but dkms.conf, which must be static and is checked against it.
+VERSION := $(shell cat VERSION 2>/dev/null)
+
 # libmbox's version: LIBMBOX_MAJOR and LIBMBOX_MINOR of its header.
 # The soname changes with the major; the minor grows with new functions.
 libmbox_ver = $(shell sed -n 's/^.define LIBMBOX_$(1)[^0-9]*\([0-9][0-9]*\).*/\1/p' \
@@ -63,7 +67,7 @@ SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 
 .PHONY: all module module-build userspace selftests check demo vm clean help \
 	install install-user install-module uninstall uninstall-user \
-	uninstall-module FORCE
+	uninstall-module dkms-source FORCE
 
 all: module userspace selftests
 
@@ -210,6 +214,17 @@ uninstall-module:
 uninstall-user:
 	rm -f $(USER_FILES)
 	@$(LDCONFIG_RUN)
+
+# The module's sources and dkms.conf, for 'dkms add mbox/$(VERSION)':
+# only what a module build needs (no build/ or .git).
+DKMS_SRCDIR ?= /usr/src/mbox-$(VERSION)
+DKMS_FILES := dkms.conf VERSION Makefile Kbuild uapi/linux/mbox.h module/Kbuild \
+	$(filter-out %.mod.c,$(wildcard module/*.[ch]))
+
+dkms-source:
+	install -d $(DESTDIR)$(DKMS_SRCDIR)/module $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux
+	for f in $(DKMS_FILES); do \
+		install -m 644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
 
 check:
 	@tools/testing/check.sh
