@@ -13,6 +13,7 @@
 #   make uninstall    removes what make install installed
 #
 # Build output other than module/*.ko goes to build/.
+# Documentation/install.rst describes installing, packaging and DKMS.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 VM_KERNEL ?= 6.12
@@ -32,7 +33,7 @@ LIBMBOX_MINOR := $(call libmbox_ver,MINOR)
 LIBMBOX_VERSION := $(LIBMBOX_MAJOR).$(LIBMBOX_MINOR).0
 LIBMBOX_SONAME := libmbox.so.$(LIBMBOX_MAJOR)
 
-# Where make install puts things.  DESTDIR is
+# Where make install puts things (Documentation/install.rst).  DESTDIR is
 # prepended to every path, also to the module's /lib/modules.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
