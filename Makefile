@@ -8,13 +8,47 @@
 #                     kernel, in QEMU (installs and fetches what it needs)
 #   make demo         the examples in a Debian 6.12 VM
 #   make vm           an interactive shell in a VM (VM_KERNEL=6.1|6.12|debug)
+#   make install      module (for KDIR), libmbox, headers, mboxctl, man pages,
+#                     udev rule; DESTDIR, PREFIX and *DIR as usual
+#   make uninstall    removes what make install installed
 #
 # Build output other than module/*.ko goes to build/.
+# Documentation/install.rst describes installing, packaging and DKMS.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 VM_KERNEL ?= 6.12
 B := build
 TOOLS := tools/testing/vm
+
+# The package's version (dkms, releases): VERSION, and nowhere else
+# but dkms.conf, which must be static and is checked against it.
+VERSION := $(shell cat VERSION 2>/dev/null)
+
+# libmbox's version: LIBMBOX_MAJOR and LIBMBOX_MINOR of its header.
+# The soname changes with the major; the minor grows with new functions.
+libmbox_ver = $(shell sed -n 's/^.define LIBMBOX_$(1)[^0-9]*\([0-9][0-9]*\).*/\1/p' \
+	userspace/include/mbox.h 2>/dev/null)
+LIBMBOX_MAJOR := $(call libmbox_ver,MAJOR)
+LIBMBOX_MINOR := $(call libmbox_ver,MINOR)
+LIBMBOX_VERSION := $(LIBMBOX_MAJOR).$(LIBMBOX_MINOR).0
+LIBMBOX_SONAME := libmbox.so.$(LIBMBOX_MAJOR)
+
+# Where make install puts things (Documentation/install.rst).  DESTDIR is
+# prepended to every path, also to the module's /lib/modules.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# udev reads /lib/udev/rules.d (the distribution's rules) and, since
+# systemd 247 (Debian 11), /usr/local/lib/udev/rules.d too.
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/udev/rules.d,$(PREFIX)/lib/udev/rules.d)
+# The kernel the module is built and installed for: the one of KDIR
+# (its utsrelease.h; the headers' kernel.release may differ), else uname -r.
+KERNELRELEASE ?= $(or $(shell sed -n 's/^.define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null),$(shell uname -r))
+INSTALL_MOD_DIR ?= extra
 
 CC ?= gcc
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
@@ -32,12 +66,14 @@ EXAMPLES := $(patsubst userspace/examples/%.c,$(B)/user/bin/%,\
 SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 	$(wildcard tools/testing/selftests/mbox/*.c))
 
-.PHONY: all module module-build userspace selftests selftests32 check demo vm clean help
+.PHONY: all module module-build userspace selftests selftests32 check demo vm \
+	clean help install install-user install-module uninstall \
+	uninstall-user uninstall-module dkms-source FORCE
 
 all: module userspace selftests
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 # The module, built in place for KDIR (the running kernel by default).
 module:
@@ -45,14 +81,23 @@ module:
 	  echo "mbox: no kernel build tree at $(KDIR)."; \
 	  echo "      Install the headers (apt-get install linux-headers-\$$(uname -r))"; \
 	  echo "      or pass KDIR=/path/to/kernel/build."; exit 1; }
-	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+	@command -v pahole >/dev/null || ! grep -qs '^CONFIG_DEBUG_INFO_BTF_MODULES=y' \
+		"$(KDIR)/.config" || echo "mbox: no pahole: building without BTF (apt-get install pahole)"
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/module" $(NO_BTF) modules
+
+# Kernels with BTF for modules (Debian's 6.12) need pahole to build them;
+# without it, build the module without BTF rather than fail.
+NO_BTF = $(if $(shell command -v pahole 2>/dev/null),,CONFIG_DEBUG_INFO_BTF_MODULES=)
 
 # The module built out of tree in $(B)/$(KNAME), one tree per kernel, for
 # the VM runner and make check.  Extra kbuild arguments in KBUILD_ARGS.
 module-build:
 	@$(TOOLS)/build-module.sh "$(KNAME)" "$(KDIR)" $(KBUILD_ARGS)
 
-userspace: $(B)/user/lib/libmbox.a $(B)/user/bin/mboxctl $(EXAMPLES)
+LIB_SO := $(B)/user/lib/libmbox.so.$(LIBMBOX_VERSION)
+
+userspace: $(B)/user/lib/libmbox.a $(LIB_SO) $(B)/user/lib/libmbox.pc \
+	$(B)/user/bin/mboxctl $(EXAMPLES)
 
 $(B)/user/lib/%.o: userspace/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -60,6 +105,25 @@ $(B)/user/lib/%.o: userspace/lib/%.c $(LIB_HDR)
 
 $(B)/user/lib/libmbox.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
+
+# The shared library: only the symbols of libmbox.map are exported, under
+# its version nodes.  (A symbol the map names and no object defines is
+# not an error for GNU ld.)
+$(LIB_SO): $(LIB_OBJ) userspace/lib/libmbox.map
+	$(CC) $(USER_CFLAGS) -shared -Wl,-soname,$(LIBMBOX_SONAME) \
+		-Wl,--version-script=userspace/lib/libmbox.map -Wl,--no-undefined \
+		$(LDFLAGS) -o $@ $(LIB_OBJ)
+	ln -sf $(@F) $(@D)/$(LIBMBOX_SONAME)
+	ln -sf $(LIBMBOX_SONAME) $(@D)/libmbox.so
+
+# libmbox.pc for the install paths: remade when they change.
+$(B)/user/lib/libmbox.pc: userspace/lib/libmbox.pc.in FORCE
+	@mkdir -p $(@D)
+	@sed -e 's|@PREFIX@|$(PREFIX)|' \
+	     -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	     -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	     -e 's|@VERSION@|$(LIBMBOX_VERSION)|' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 $(B)/user/bin/mboxctl: userspace/mboxctl/mboxctl.c $(B)/user/lib/libmbox.a
 	@mkdir -p $(@D)
@@ -106,6 +170,84 @@ $(B)/user32/selftests/%: tools/testing/selftests/mbox/%.c $(B)/ksft/.done \
 	$(CC) -m32 $(USER_CFLAGS) $(SELFTEST_CFLAGS) -Wno-pointer-to-int-cast \
 		-I$(B)/ksft -static -pthread -o $@ $< $(B)/user32/lib/libmbox.a
 
+# Installing.  The module goes through kbuild's modules_install into
+# $(DESTDIR)/lib/modules/$(KERNELRELEASE)/$(INSTALL_MOD_DIR), then depmod.
+MODLIB = $(DESTDIR)/lib/modules/$(KERNELRELEASE)
+MOD_FILES = $(foreach m,mbox mbox_kunit,$(foreach z,.ko .ko.gz .ko.xz .ko.zst,\
+	$(MODLIB)/$(INSTALL_MOD_DIR)/$(m)$(z)))
+# What depmod writes into a tree, removed again when the last module is.
+DEPMOD_FILES = $(addprefix $(MODLIB)/modules.,alias alias.bin builtin.alias.bin \
+	builtin.bin dep dep.bin devname softdep symbols symbols.bin weakdep)
+DEPMOD_RUN = PATH="$$PATH:/sbin:/usr/sbin"; \
+	if ! command -v depmod >/dev/null; then \
+		echo "mbox: no depmod (package kmod): run 'depmod -a $(KERNELRELEASE)' later"; \
+	else depmod -a $(if $(DESTDIR),-b "$(abspath $(DESTDIR))") $(KERNELRELEASE); fi
+MAN_PAGES := $(wildcard userspace/man/man1/*.1 userspace/man/man3/*.3 \
+	userspace/man/man4/*.4)
+USER_FILES = $(DESTDIR)$(BINDIR)/mboxctl \
+	$(addprefix $(DESTDIR)$(LIBDIR)/,libmbox.a libmbox.so.$(LIBMBOX_VERSION) \
+		$(LIBMBOX_SONAME) libmbox.so) \
+	$(DESTDIR)$(INCLUDEDIR)/mbox.h $(DESTDIR)$(INCLUDEDIR)/linux/mbox.h \
+	$(DESTDIR)$(PKGCONFIGDIR)/libmbox.pc $(DESTDIR)$(UDEVRULESDIR)/60-mbox.rules \
+	$(patsubst userspace/man/%,$(DESTDIR)$(MANDIR)/%,$(MAN_PAGES))
+# ldconfig for a live install; only root can update its cache.
+LDCONFIG_RUN = if [ -n "$(DESTDIR)" ]; then :; \
+	elif [ "$$(id -u)" -ne 0 ]; then echo "mbox: not root, no ldconfig: programs" \
+		"find libmbox in $(LIBDIR) with LD_LIBRARY_PATH=$(LIBDIR)"; \
+	else PATH="$$PATH:/sbin:/usr/sbin"; ldconfig; fi
+
+install: install-module install-user
+
+# kbuild signs what it installs when the kernel has MODULE_SIG_ALL, with
+# the key of a kernel build tree; headers have none: do not try.
+install-module: module
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/module" KERNELRELEASE=$(KERNELRELEASE) \
+		INSTALL_MOD_PATH="$(abspath $(DESTDIR))" INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(wildcard $(KDIR)/certs/signing_key.x509),,CONFIG_MODULE_SIG_ALL=) \
+		DEPMOD=true modules_install
+	@$(if $(DESTDIR),test -e "$(MODLIB)/modules.order" || echo "mbox: depmod -b $(DESTDIR):" \
+		"no kernel in $(MODLIB): depmod warns about its modules.order and modules.builtin")
+	@$(DEPMOD_RUN)
+
+install-user: $(B)/user/lib/libmbox.a $(LIB_SO) $(B)/user/lib/libmbox.pc \
+		$(B)/user/bin/mboxctl
+	install -d $(sort $(dir $(USER_FILES)))
+	install -m 755 $(B)/user/bin/mboxctl $(DESTDIR)$(BINDIR)/
+	install -m 644 $(B)/user/lib/libmbox.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmbox.so.$(LIBMBOX_VERSION) $(DESTDIR)$(LIBDIR)/$(LIBMBOX_SONAME)
+	ln -sf $(LIBMBOX_SONAME) $(DESTDIR)$(LIBDIR)/libmbox.so
+	install -m 644 userspace/include/mbox.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 uapi/linux/mbox.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	install -m 644 $(B)/user/lib/libmbox.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 userspace/udev/60-mbox.rules $(DESTDIR)$(UDEVRULESDIR)/
+	for m in $(MAN_PAGES:userspace/man/%=%); do \
+		install -m 644 userspace/man/$$m $(DESTDIR)$(MANDIR)/$$m || exit 1; done
+	@$(LDCONFIG_RUN)
+
+uninstall: uninstall-module uninstall-user
+
+uninstall-module:
+	rm -f $(MOD_FILES)
+	@if [ -n "$(DESTDIR)" ] && [ -z "$$(find "$(MODLIB)" -name '*.ko*' 2>/dev/null)" ]; then \
+		echo "rm -f $(MODLIB)/modules.* (depmod's files)"; rm -f $(DEPMOD_FILES); \
+	elif [ -d "$(MODLIB)" ]; then $(DEPMOD_RUN); fi
+
+uninstall-user:
+	rm -f $(USER_FILES)
+	@$(LDCONFIG_RUN)
+
+# The module's sources and dkms.conf, for 'dkms add mbox/$(VERSION)':
+# only what a module build needs (no build/ or .git).
+DKMS_SRCDIR ?= /usr/src/mbox-$(VERSION)
+DKMS_FILES := dkms.conf VERSION Makefile Kbuild uapi/linux/mbox.h module/Kbuild \
+	$(filter-out %.mod.c,$(wildcard module/*.[ch]))
+
+dkms-source:
+	install -d $(DESTDIR)$(DKMS_SRCDIR)/module $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux
+	for f in $(DKMS_FILES); do \
+		install -m 644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
+
 check:
 	@tools/testing/check.sh
 
@@ -119,5 +261,5 @@ vm: userspace
 clean:
 	rm -rf $(B)
 	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd \
-		module/modules.order module/Module.symvers Module.symvers \
-		modules.order .*.cmd .module-common.o
+		module/modules.order module/Module.symvers module/.module-common.o \
+		Module.symvers modules.order .*.cmd .module-common.o

@@ -11,7 +11,9 @@
 #  4. boots each kernel under QEMU, loads the module, runs the selftests
 #     (and KUnit on the debug kernel), unloads it, and fails on any kernel
 #     splat, kmemleak report, missing result or timeout;
-#  5. prints a line per kernel and last "mbox: N passed, M failed".
+#  5. runs the packaging tests (tools/testing/install.sh): make install and
+#     uninstall, a pkg-config client, DKMS on Debian's 6.1 and 6.12;
+#  6. prints a line per kernel and last "mbox: N passed, M failed".
 #
 # Environment: MBOX_KERNELS (default "6.1 6.12 debug"), MBOX_CACHE,
 # MBOX_VM_TIMEOUT (seconds per boot, default 900).
@@ -45,7 +47,7 @@ gate() {	# gate NAME LOG command...
 }
 
 step "installing missing packages"
-bash "$vm/deps.sh" build vm kernel check m32 man || exit 1
+bash "$vm/deps.sh" build vm kernel check m32 man dkms pkgconfig || exit 1
 
 declare -A KDIR KERNEL
 for k in $kernels; do
@@ -192,6 +194,39 @@ for k in $kernels; do
 	fi
 	[ -f "$out/$k/output.log" ] && parse "$k" "$out/$k/output.log" "$out/$k/console.log"
 done
+
+# tap NAME TAP-LOG STATUS: count the results of a TAP script
+tap() {
+	local name=$1 log=$2 rc=$3 p=0 f=0 s=0 plan=-1 got line
+	while IFS= read -r line; do
+		case $line in
+		"not ok "*) f=$((f + 1)); problems+=("$name: $line") ;;
+		"ok "*"# SKIP"*) s=$((s + 1)) ;;
+		"ok "*) p=$((p + 1)) ;;
+		"1.."*) plan=${line#1..} ;;
+		"Bail out!"*) f=$((f + 1)); problems+=("$name: $line") ;;
+		esac
+	done <"$log"
+	got=$((p + f + s))
+	if [ "$plan" -lt 0 ]; then
+		f=$((f + 1)); problems+=("$name: did not finish ($got results, no plan)")
+	elif [ "$got" -lt "$plan" ]; then
+		f=$((f + 1)); problems+=("$name: missing results ($got of $plan)")
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=$((f + 1)); problems+=("$name: exit status $rc with no failed test")
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	# The failures and what the script said about them.
+	awk '/^not ok|^Bail/ { show = 1; print; next } /^ok / { show = 0 }
+		show && /^#/' "$log" | sed 's/^/    /'
+	echo "  $name: $p passed, $f failed$([ "$s" -gt 0 ] && echo ", $s skipped")"
+}
+
+step "install, pkg-config and DKMS (tools/testing/install.sh)"
+rc=0
+MBOX_CACHE=${MBOX_CACHE:-} tools/testing/install.sh --out "$out/install" \
+	>"$out/install.tap" 2>"$out/install.err" || rc=$?
+tap install "$out/install.tap" $rc
 
 elapsed=$(($(date +%s) - start))
 echo

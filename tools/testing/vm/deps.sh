@@ -4,8 +4,8 @@
 # Install the Debian packages the mbox build and test pipeline needs,
 # and only those that are missing.  Usage: deps.sh [group...]
 # Groups: build (module + userspace), vm (QEMU and initramfs), kernel (debug
-# kernel build), check (checkpatch, sparse), dkms, m32 (32-bit selftests),
-# man (groff, for check-man.sh).
+# kernel build), check (checkpatch, sparse), dkms, pkgconfig, m32 (32-bit
+# selftests), man (groff, for check-man.sh).
 set -euo pipefail
 
 declare -A GROUP=(
@@ -13,7 +13,8 @@ declare -A GROUP=(
 	[vm]="qemu-system-x86 busybox-static cpio kmod"
 	[kernel]="bc flex bison libelf-dev libssl-dev pahole xz-utils dpkg-dev"
 	[check]="sparse perl"
-	[dkms]="dkms"
+	[dkms]="dkms openssl"
+	[pkgconfig]="pkgconf"
 	[m32]="gcc-multilib libc6-dev-i386"
 	[man]="groff-base"
 )
