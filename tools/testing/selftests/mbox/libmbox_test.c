@@ -2054,4 +2054,115 @@ TEST_F(libmbox, process_anyone_accepts_other_users)
 	senders_release(&ss);
 }
 
+/* ---- known bugs of libmbox 1.0 ------------------------------------------ */
+
+/*
+ * Tests of what libmbox 1.0 gets wrong, each marked XFAIL below so that
+ * the suite stays green while the bug is there: each reports "# XFAIL"
+ * now, and "# XPASS" once the library is fixed, which is the time to
+ * drop its XFAIL_ADD() line.  Same setup as the libmbox fixture.
+ */
+FIXTURE(known_bug) {
+	struct mbox_endpoint *ep;
+	struct mbox_cleanup cl;
+};
+
+FIXTURE_VARIANT(known_bug) {
+	int unused;
+};
+
+FIXTURE_VARIANT_ADD(known_bug, libmbox) {
+	.unused = 0,
+};
+
+FIXTURE_SETUP(known_bug)
+{
+	int ret = fixture_open(&self->ep);
+
+	if (ret == -ENOENT)
+		SKIP(return, "/dev/mbox is absent: the mbox module is not loaded");
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "the loaded module lacks features libmbox 1.0 wraps");
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(known_bug)
+{
+	lib_cleanup_run(&self->cl);
+	mbox_endpoint_close(self->ep);
+}
+
+/*
+ * A pidfd is a file descriptor, and 0 is one: a process whose stdin is
+ * closed gets its first pidfd there, and the module takes it.
+ * process.c's mbox_process_addr() refuses pid 0 with MBOX_PIDFD as if it
+ * were receive(ANY): -EINVAL from every mbox_process_* call.
+ */
+TEST_F(known_bug, pidfd_zero_is_a_pidfd)
+{
+	struct mbox_endpoint *ep2;
+	struct mbox_msg m;
+	char buf[16];
+	int pidfd;
+
+	ASSERT_EQ(0, mbox_endpoint_open(&ep2));
+	ASSERT_EQ(0, mbox_process_enable(ep2, NULL, 0));
+	close(0);
+	pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	ASSERT_EQ(0, pidfd);
+	m = lib_msg("to fd 0", 7);
+	EXPECT_EQ(0, mbox_process_send(self->ep, pidfd, &m, MBOX_PIDFD,
+				       MBOX_NOWAIT));
+	m = lib_msg(buf, sizeof(buf));
+	EXPECT_EQ(0, mbox_process_receive(ep2, pidfd, &m, MBOX_PIDFD,
+					  MBOX_NOWAIT));
+	EXPECT_EQ(7, m.len);
+	EXPECT_EQ(0, memcmp(buf, "to fd 0", 7));
+	close(pidfd);
+	mbox_endpoint_close(ep2);
+}
+
+XFAIL_ADD(known_bug, libmbox, pidfd_zero_is_a_pidfd);
+
+/*
+ * mbox_process_enable() passes its flags to MBOX_IOC_DIRECT as they are,
+ * so the kernel's MBOX_DIRECT_DISABLE and MBOX_DIRECT_QUERY, which have
+ * functions of their own, make an "enable" that disables or only asks
+ * (and returns 0).  The library refuses the kernel's duplicates elsewhere
+ * (MBOX_NONBLOCK, MBOX_DEADLINE): here only MBOX_DIRECT_ANYONE belongs.
+ */
+TEST_F(known_bug, process_enable_takes_only_anyone)
+{
+	struct mbox_process_info info;
+
+	ASSERT_EQ(0, mbox_process_enable(self->ep, NULL, 0));
+	EXPECT_ERR(EINVAL, mbox_process_enable(self->ep, NULL,
+					       MBOX_DIRECT_DISABLE));
+	/* Still enabled. */
+	EXPECT_EQ(0, mbox_process_query(self->ep, &info));
+	EXPECT_ERR(EINVAL, mbox_process_enable(self->ep, NULL,
+					       MBOX_DIRECT_QUERY));
+}
+
+XFAIL_ADD(known_bug, libmbox, process_enable_takes_only_anyone);
+
+/*
+ * mbox.h: "Start from mbox_attr_init(): the reserved words must stay
+ * zero."  mbox_mailbox_create() enforces it (-EINVAL), but
+ * mbox_process_enable() ignores attr->reserved, so a program that sets
+ * them works today and breaks when a later version gives them meaning.
+ */
+TEST_F(known_bug, process_enable_reserved_attr_einval)
+{
+	struct mbox_process_info info;
+	struct mbox_attr a;
+
+	mbox_attr_init(&a);
+	a.reserved[0] = 1;
+	EXPECT_ERR(EINVAL, mbox_process_enable(self->ep, &a, 0));
+	EXPECT_ERR(EBADF, mbox_process_query(self->ep, &info));
+}
+
+XFAIL_ADD(known_bug, libmbox, process_enable_reserved_attr_einval);
+
 TEST_HARNESS_MAIN
