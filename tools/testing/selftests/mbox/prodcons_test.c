@@ -11,6 +11,10 @@
  * producer's messages in increasing order (strictly consecutive when it
  * is the only consumer).  Sizes stay modest: these run under TCG with
  * KASAN.
+ *
+ * Written on libmbox: this suite tests what the mailboxes do, not the
+ * ioctls that carry it (mailbox_test.c and msgq_test.c do that).  Every
+ * process opens endpoints of its own; the producer threads share one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,9 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <linux/mbox.h>
-
-#include "mbox_util.h"
+#include "libmbox_util.h"
 #include "kselftest_harness.h"
 
 #define PC_PROC_PRODUCERS	2	/* producer processes */
@@ -36,30 +38,30 @@
 #define PC_WAIT_MS		60000	/* per blocking call: generous */
 
 struct pc_msg {
-	__u32 producer;
-	__u32 seq;
-	__u32 len;		/* of the whole message */
-	__u32 pad;
-	__u64 sum;		/* FNV-1a of everything above and the payload */
+	uint32_t producer;
+	uint32_t seq;
+	uint32_t len;		/* of the whole message */
+	uint32_t pad;
+	uint64_t sum;	/* FNV-1a of everything above and the payload */
 	unsigned char payload[];
 };
 
 /* The MAP_SHARED table everyone reports to. */
 struct pc_shared {
-	__u32 id;
-	__u32 nmsgs;		/* per producer */
+	uint32_t id;
+	uint32_t nmsgs;		/* per producer */
 	bool sync;		/* producers send with MBOX_SEND_SYNC */
-	__u32 received;		/* total */
-	__u32 corrupt;
-	__u32 out_of_order;
-	__u32 unknown;		/* producer or sequence out of range */
-	__u32 per_consumer[PC_CONSUMERS];
-	__u8 seen[PC_PRODUCERS][PC_MSGS];
+	uint32_t received;	/* total */
+	uint32_t corrupt;
+	uint32_t out_of_order;
+	uint32_t unknown;	/* producer or sequence out of range */
+	uint32_t per_consumer[PC_CONSUMERS];
+	uint8_t seen[PC_PRODUCERS][PC_MSGS];
 	pid_t taken_by[PC_PRODUCERS][PC_MSGS];	  /* as the consumer saw it */
-	__u32 receiver_pid[PC_PRODUCERS][PC_MSGS]; /* as the producer learnt */
+	pid_t receiver_pid[PC_PRODUCERS][PC_MSGS]; /* as the producer learnt */
 };
 
-static __u64 fnv1a(__u64 h, const void *data, size_t len)
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
@@ -70,19 +72,19 @@ static __u64 fnv1a(__u64 h, const void *data, size_t len)
 	return h;
 }
 
-static __u64 pc_sum(const struct pc_msg *m)
+static uint64_t pc_sum(const struct pc_msg *m)
 {
-	__u64 h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL;
 
 	h = fnv1a(h, m, offsetof(struct pc_msg, sum));
 	return fnv1a(h, m->payload, m->len - sizeof(*m));
 }
 
 /* Build message seq of producer p in buf: its length. */
-static __u32 pc_build(void *buf, __u32 p, __u32 seq)
+static uint32_t pc_build(void *buf, uint32_t p, uint32_t seq)
 {
 	struct pc_msg *m = buf;
-	__u32 n = (p * 31 + seq * 17) % (PC_MAX_PAYLOAD + 1), i;
+	uint32_t n = (p * 31 + seq * 17) % (PC_MAX_PAYLOAD + 1), i;
 
 	m->producer = p;
 	m->seq = seq;
@@ -95,10 +97,10 @@ static __u32 pc_build(void *buf, __u32 p, __u32 seq)
 }
 
 /* Whether a received message is whole and what it says it is. */
-static bool pc_check(const void *buf, __u32 len)
+static bool pc_check(const void *buf, size_t len)
 {
 	const struct pc_msg *m = buf;
-	__u32 i;
+	uint32_t i;
 
 	if (len < sizeof(*m) || m->len != len || m->pad ||
 	    len > sizeof(*m) + PC_MAX_PAYLOAD)
@@ -115,34 +117,34 @@ static bool pc_check(const void *buf, __u32 len)
 
 /* ---- producers ---------------------------------------------------------- */
 
-/* Send producer p's messages on endpoint fd: 0 or -errno. */
-static int pc_produce(struct pc_shared *sh, int fd, __u32 p)
+/* Send producer p's messages on endpoint ep: 0 or -errno. */
+static int pc_produce(struct pc_shared *sh, struct mbox_endpoint *ep,
+		      uint32_t p)
 {
 	union {
 		struct pc_msg m;
 		unsigned char bytes[PC_MAX_MSG];
 	} buf;
-	__u32 seq, len, rpid;
+	struct mbox_msg m;
+	uint32_t seq;
 	int ret;
 
 	for (seq = 0; seq < sh->nmsgs; seq++) {
-		len = pc_build(&buf, p, seq);
-		rpid = 0;
-		ret = mbox_send_full(fd, sh->id, &buf, len, 0,
-				     MBOX_DEADLINE |
-				     (sh->sync ? MBOX_SEND_SYNC : 0),
-				     mbox_deadline_ms(PC_WAIT_MS), &rpid);
+		m = lib_msg(&buf, pc_build(&buf, p, seq));
+		ret = mbox_mailbox_send(ep, sh->id, &m,
+					sh->sync ? MBOX_SEND_SYNC : 0,
+					MBOX_MS(PC_WAIT_MS));
 		if (ret)
 			return ret;
-		sh->receiver_pid[p][seq] = rpid;
+		sh->receiver_pid[p][seq] = m.pid;
 	}
 	return 0;
 }
 
 struct pc_producer {
 	struct pc_shared *sh;
-	__u32 p;
-	int fd;		/* the threads' shared endpoint */
+	uint32_t p;
+	struct mbox_endpoint *ep;	/* the threads' shared endpoint */
 	int ret;
 };
 
@@ -150,14 +152,15 @@ struct pc_producer {
 static int pc_producer_child(void *arg)
 {
 	struct pc_producer *pp = arg;
-	int fd, ret;
+	struct mbox_endpoint *ep = NULL;
+	int ret;
 
-	fd = mbox_dev_open();
-	ret = fd < 0 ? fd : mbox_open_id(fd, pp->sh->id, MBOX_OPEN_SEND);
+	ret = mbox_endpoint_open(&ep);
 	if (!ret)
-		ret = pc_produce(pp->sh, fd, pp->p);
-	if (fd >= 0)
-		close(fd);
+		ret = mbox_mailbox_open_id(ep, pp->sh->id, MBOX_OPEN_SEND);
+	if (!ret)
+		ret = pc_produce(pp->sh, ep, pp->p);
+	mbox_endpoint_close(ep);
 	return ret;
 }
 
@@ -165,7 +168,7 @@ static void *pc_producer_thread(void *arg)
 {
 	struct pc_producer *pp = arg;
 
-	pp->ret = pc_produce(pp->sh, pp->fd, pp->p);
+	pp->ret = pc_produce(pp->sh, pp->ep, pp->p);
 	return NULL;
 }
 
@@ -175,14 +178,16 @@ static int pc_thread_host_child(void *arg)
 	struct pc_shared *sh = arg;
 	struct pc_producer pp[PC_THREAD_PRODUCERS];
 	pthread_t threads[PC_THREAD_PRODUCERS];
-	int fd, ret, i, started = 0;
+	struct mbox_endpoint *ep = NULL;
+	int ret, i, started = 0;
 
-	fd = mbox_dev_open();
-	ret = fd < 0 ? fd : mbox_open_id(fd, sh->id, MBOX_OPEN_SEND);
+	ret = mbox_endpoint_open(&ep);
+	if (!ret)
+		ret = mbox_mailbox_open_id(ep, sh->id, MBOX_OPEN_SEND);
 	for (i = 0; !ret && i < PC_THREAD_PRODUCERS; i++) {
 		pp[i].sh = sh;
 		pp[i].p = PC_PROC_PRODUCERS + i;
-		pp[i].fd = fd;
+		pp[i].ep = ep;
 		pp[i].ret = 0;
 		ret = -pthread_create(&threads[i], NULL, pc_producer_thread,
 				      &pp[i]);
@@ -194,8 +199,7 @@ static int pc_thread_host_child(void *arg)
 		if (pp[i].ret && !ret)
 			ret = pp[i].ret;
 	}
-	if (fd >= 0)
-		close(fd);
+	mbox_endpoint_close(ep);
 	return ret;
 }
 
@@ -206,25 +210,23 @@ static int pc_thread_host_child(void *arg)
  * this consumer saw from producer p (-1: none); strict asks for exactly
  * the next one.  0, or the receive's -errno.
  */
-static int pc_consume_one(struct pc_shared *sh, int fd, int consumer,
-			  long *last, bool strict)
+static int pc_consume_one(struct pc_shared *sh, struct mbox_endpoint *ep,
+			  int consumer, long *last, bool strict)
 {
 	union {
 		struct pc_msg m;
 		unsigned char bytes[2 * PC_MAX_MSG];
 	} buf;
-	struct mbox_recv r;
-	__u32 p, seq;
+	struct mbox_msg m = lib_msg(&buf, sizeof(buf));
+	uint32_t p, seq;
 	int ret;
 
-	mbox_recv_init(&r, sh->id, &buf, sizeof(buf), MBOX_DEADLINE);
-	r.deadline_ns = mbox_deadline_ms(PC_WAIT_MS);
-	ret = mbox_recv_ex(fd, &r);
+	ret = mbox_mailbox_receive(ep, sh->id, &m, 0, MBOX_MS(PC_WAIT_MS));
 	if (ret)
 		return ret;
 	__atomic_fetch_add(&sh->received, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&sh->per_consumer[consumer], 1, __ATOMIC_SEQ_CST);
-	if (!pc_check(&buf, r.len)) {
+	if (!pc_check(&buf, m.len)) {
 		__atomic_fetch_add(&sh->corrupt, 1, __ATOMIC_SEQ_CST);
 		return 0;
 	}
@@ -251,24 +253,25 @@ struct pc_consumer {
 static int pc_consumer_child(void *arg)
 {
 	struct pc_consumer *pc = arg;
+	struct mbox_endpoint *ep = NULL;
 	long last[PC_PRODUCERS];
-	int fd, ret, i;
+	int ret, i;
 
 	for (i = 0; i < PC_PRODUCERS; i++)
 		last[i] = -1;
-	fd = mbox_dev_open();
-	ret = fd < 0 ? fd : mbox_open_id(fd, pc->sh->id, MBOX_OPEN_RECV);
+	ret = mbox_endpoint_open(&ep);
+	if (!ret)
+		ret = mbox_mailbox_open_id(ep, pc->sh->id, MBOX_OPEN_RECV);
 	while (!ret)
-		ret = pc_consume_one(pc->sh, fd, pc->index, last, false);
-	if (fd >= 0)
-		close(fd);
+		ret = pc_consume_one(pc->sh, ep, pc->index, last, false);
+	mbox_endpoint_close(ep);
 	return ret == -EIDRM ? 0 : ret;
 }
 
 /* ---- the fixture -------------------------------------------------------- */
 
 FIXTURE(pc) {
-	int fd;
+	struct mbox_endpoint *ep;
 	struct mbox_cleanup cl;
 	struct pc_shared *sh;
 	pid_t producers[PC_PROC_PRODUCERS + 1];
@@ -276,7 +279,7 @@ FIXTURE(pc) {
 };
 
 FIXTURE_VARIANT(pc) {
-	__u32 capacity;
+	uint32_t capacity;
 };
 
 FIXTURE_VARIANT_ADD(pc, bounded) {
@@ -293,37 +296,38 @@ FIXTURE_VARIANT_ADD(pc, unbounded) {
 
 FIXTURE_SETUP(pc)
 {
-	struct mbox_create c = {
-		.flags = MBOX_CREATE_SYSTEM,
-		.capacity = variant->capacity,
-		.max_msg_size = PC_MAX_MSG,
-		.mode = 0600,
-		.policy = MBOX_POLICY_SHARED,
-	};
-	__u64 features = 0;
+	uint64_t features = 0;
+	struct mbox_attr a;
+	int ret;
 
 	self->sh = NULL;
-	self->fd = mbox_dev_open();
-	if (self->fd == -ENOENT)
+	self->ep = NULL;
+	ret = mbox_endpoint_open(&self->ep);
+	if (ret == -ENOENT)
 		SKIP(return, "/dev/mbox is absent: the mbox module is not loaded");
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, mbox_features(self->fd, &features));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, mbox_endpoint_query(self->ep, NULL, NULL, &features));
 	if (!(features & MBOX_FEATURE_MAILBOX))
 		SKIP(return, "the loaded module has no MBOX_FEATURE_MAILBOX");
 
 	self->sh = mbox_shared_alloc(sizeof(*self->sh));
 	ASSERT_NE(NULL, self->sh);
-	ASSERT_EQ(0, mbox_create_ex(self->fd, &c, &self->sh->id));
+	mbox_attr_init(&a);
+	a.flags = MBOX_CREATE_SYSTEM;
+	a.capacity = variant->capacity;
+	a.max_msg_size = PC_MAX_MSG;
+	a.mode = 0600;
+	a.policy = MBOX_POLICY_SHARED;
+	ASSERT_EQ(0, mbox_mailbox_create(self->ep, NULL, &a, &self->sh->id));
 	mbox_track_id(&self->cl, self->sh->id);
 }
 
 FIXTURE_TEARDOWN(pc)
 {
-	mbox_cleanup_run(&self->cl);
+	lib_cleanup_run(&self->cl);
 	if (self->sh)
 		munmap(self->sh, sizeof(*self->sh));
-	if (self->fd >= 0)
-		close(self->fd);
+	mbox_endpoint_close(self->ep);
 }
 
 /* Start every producer; 0 or -errno. */
@@ -347,9 +351,9 @@ static int pc_start_producers(FIXTURE_DATA(pc) *self)
 }
 
 /* Wait until the consumers have counted n messages. */
-static bool pc_wait_received(struct pc_shared *sh, __u32 n)
+static bool pc_wait_received(struct pc_shared *sh, uint32_t n)
 {
-	__u64 end = mbox_deadline_ms(PC_WAIT_MS);
+	uint64_t end = mbox_deadline_ms(PC_WAIT_MS);
 
 	while (__atomic_load_n(&sh->received, __ATOMIC_SEQ_CST) < n) {
 		if (mbox_now_ns() > end)
@@ -399,7 +403,7 @@ static void pc_many_to_many(struct __test_metadata *_metadata,
 
 	/* All sent; let the consumers drain the queue, then stop them. */
 	EXPECT_TRUE(pc_wait_received(sh, total));
-	ASSERT_EQ(0, mbox_destroy(self->fd, sh->id));
+	ASSERT_EQ(0, mbox_mailbox_destroy(self->ep, sh->id));
 	for (i = 0; i < PC_CONSUMERS; i++) {
 		EXPECT_EQ(0, mbox_reap(consumers[i])) {
 			TH_LOG("consumer %u failed", i);
@@ -419,7 +423,7 @@ static void pc_many_to_many(struct __test_metadata *_metadata,
 		for (p = 0; p < PC_PRODUCERS; p++)
 			for (seq = 0; seq < sh->nmsgs; seq++)
 				mismatched += sh->receiver_pid[p][seq] !=
-					      (__u32)sh->taken_by[p][seq];
+					      sh->taken_by[p][seq];
 		EXPECT_EQ(0, mismatched);
 	}
 }
@@ -440,7 +444,7 @@ TEST_F_TIMEOUT(pc, many_producers_one_consumer_in_order, 300)
 	long last[PC_PRODUCERS];
 	unsigned int i, total;
 	char buf[PC_MAX_MSG];
-	__u32 len;
+	struct mbox_msg m = lib_msg(buf, sizeof(buf));
 
 	sh->nmsgs = PC_MSGS;
 	total = PC_PRODUCERS * sh->nmsgs;
@@ -450,12 +454,12 @@ TEST_F_TIMEOUT(pc, many_producers_one_consumer_in_order, 300)
 	ASSERT_EQ(0, pc_start_producers(self));
 	/* This process is the only consumer. */
 	for (i = 0; i < total; i++)
-		ASSERT_EQ(0, pc_consume_one(sh, self->fd, 0, last, true));
+		ASSERT_EQ(0, pc_consume_one(sh, self->ep, 0, last, true));
 	for (i = 0; i <= PC_PROC_PRODUCERS; i++)
 		EXPECT_EQ(0, mbox_reap(self->producers[i]));
 
-	len = sizeof(buf);
-	EXPECT_EQ(-EAGAIN, mbox_recv(self->fd, sh->id, buf, &len, MBOX_NONBLOCK));
+	EXPECT_EQ(-EAGAIN, mbox_mailbox_receive(self->ep, sh->id, &m, 0,
+						MBOX_NOWAIT));
 	EXPECT_EQ(total, sh->received);
 	EXPECT_EQ(0, sh->corrupt);
 	EXPECT_EQ(0, sh->unknown);
@@ -463,7 +467,7 @@ TEST_F_TIMEOUT(pc, many_producers_one_consumer_in_order, 300)
 	EXPECT_EQ(0, pc_count_wrong(sh));
 	for (i = 0; i < PC_PRODUCERS; i++)
 		EXPECT_EQ(sh->nmsgs - 1, last[i]);
-	EXPECT_EQ(0, mbox_destroy(self->fd, sh->id));
+	EXPECT_EQ(0, mbox_mailbox_destroy(self->ep, sh->id));
 }
 
 TEST_HARNESS_MAIN
