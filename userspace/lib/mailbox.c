@@ -129,19 +129,20 @@ static int mbox_stat(struct mbox_endpoint *ep, uint32_t id, uint32_t flags,
 		.size = sizeof(st),
 		.flags = flags,
 		.id = id,
-		.name_len = sizeof(info->name),
 	};
+	char name[MBOX_NAME_MAX + 1];
 	int ret;
 
 	if (!info)
 		return -EINVAL;
-	memset(info, 0, sizeof(*info));
-	st.name = libmbox_ptr(info->name);
+	/* A failed call leaves *info as it was. */
+	st.name = libmbox_ptr(name);
+	st.name_len = sizeof(name);
 	ret = libmbox_ioctl(ep, MBOX_IOC_STAT, &st);
-	if (ret) {
-		memset(info, 0, sizeof(*info));
+	if (ret)
 		return ret;
-	}
+	memset(info, 0, sizeof(*info));
+	memcpy(info->name, name, sizeof(name));
 	info->id = st.id;
 	info->flags = st.attrs;
 	info->policy = st.policy;

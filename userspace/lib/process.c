@@ -77,10 +77,13 @@ int mbox_process_query(struct mbox_endpoint *ep,
 static int mbox_process_addr(pid_t pid, uint32_t flags, bool any_ok,
 			     uint32_t *addr)
 {
-	*addr = flags & MBOX_PIDFD ? MBOX_ADDR_PIDFD : MBOX_ADDR_PID;
-	if (pid < 0 || (!pid && (!any_ok || flags & MBOX_PIDFD)))
-		return -EINVAL;
-	return 0;
+	/* Any fd is a pidfd, 0 included; pid 0 is "any" where that exists. */
+	if (flags & MBOX_PIDFD) {
+		*addr = MBOX_ADDR_PIDFD;
+		return pid < 0 ? -EINVAL : 0;
+	}
+	*addr = MBOX_ADDR_PID;
+	return pid < 0 || (!pid && !any_ok) ? -EINVAL : 0;
 }
 
 int mbox_process_send(struct mbox_endpoint *ep, pid_t pid,

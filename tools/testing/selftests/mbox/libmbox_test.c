@@ -2054,28 +2054,26 @@ TEST_F(libmbox, process_anyone_accepts_other_users)
 	senders_release(&ss);
 }
 
-/* ---- known bugs of libmbox 1.0 ------------------------------------------ */
+/* ---- regressions --------------------------------------------------------- */
 
 /*
- * Tests of what libmbox 1.0 gets wrong, each marked XFAIL below so that
- * the suite stays green while the bug is there: each reports "# XFAIL"
- * now, and "# XPASS" once the library is fixed, which is the time to
- * drop its XFAIL_ADD() line.  Same setup as the libmbox fixture.
+ * Bugs these tests found in libmbox before its first release, kept so
+ * that they stay fixed.  Same setup as the libmbox fixture.
  */
-FIXTURE(known_bug) {
+FIXTURE(regression) {
 	struct mbox_endpoint *ep;
 	struct mbox_cleanup cl;
 };
 
-FIXTURE_VARIANT(known_bug) {
+FIXTURE_VARIANT(regression) {
 	int unused;
 };
 
-FIXTURE_VARIANT_ADD(known_bug, libmbox) {
+FIXTURE_VARIANT_ADD(regression, libmbox) {
 	.unused = 0,
 };
 
-FIXTURE_SETUP(known_bug)
+FIXTURE_SETUP(regression)
 {
 	int ret = fixture_open(&self->ep);
 
@@ -2086,7 +2084,7 @@ FIXTURE_SETUP(known_bug)
 	ASSERT_EQ(0, ret);
 }
 
-FIXTURE_TEARDOWN(known_bug)
+FIXTURE_TEARDOWN(regression)
 {
 	lib_cleanup_run(&self->cl);
 	mbox_endpoint_close(self->ep);
@@ -2095,10 +2093,10 @@ FIXTURE_TEARDOWN(known_bug)
 /*
  * A pidfd is a file descriptor, and 0 is one: a process whose stdin is
  * closed gets its first pidfd there, and the module takes it.
- * process.c's mbox_process_addr() refuses pid 0 with MBOX_PIDFD as if it
+ * process.c's mbox_process_addr() refused pid 0 with MBOX_PIDFD as if it
  * were receive(ANY): -EINVAL from every mbox_process_* call.
  */
-TEST_F(known_bug, pidfd_zero_is_a_pidfd)
+TEST_F(regression, pidfd_zero_is_a_pidfd)
 {
 	struct mbox_endpoint *ep2;
 	struct mbox_msg m;
@@ -2122,16 +2120,14 @@ TEST_F(known_bug, pidfd_zero_is_a_pidfd)
 	mbox_endpoint_close(ep2);
 }
 
-XFAIL_ADD(known_bug, libmbox, pidfd_zero_is_a_pidfd);
-
 /*
- * mbox_process_enable() passes its flags to MBOX_IOC_DIRECT as they are,
+ * mbox_process_enable() passed its flags to MBOX_IOC_DIRECT as they were,
  * so the kernel's MBOX_DIRECT_DISABLE and MBOX_DIRECT_QUERY, which have
- * functions of their own, make an "enable" that disables or only asks
- * (and returns 0).  The library refuses the kernel's duplicates elsewhere
+ * functions of their own, made an "enable" that disables or only asks
+ * (and returned 0).  The library refuses the kernel's duplicates elsewhere
  * (MBOX_NONBLOCK, MBOX_DEADLINE): here only MBOX_DIRECT_ANYONE belongs.
  */
-TEST_F(known_bug, process_enable_takes_only_anyone)
+TEST_F(regression, process_enable_takes_only_anyone)
 {
 	struct mbox_process_info info;
 
@@ -2144,15 +2140,13 @@ TEST_F(known_bug, process_enable_takes_only_anyone)
 					       MBOX_DIRECT_QUERY));
 }
 
-XFAIL_ADD(known_bug, libmbox, process_enable_takes_only_anyone);
-
 /*
  * mbox.h: "Start from mbox_attr_init(): the reserved words must stay
- * zero."  mbox_mailbox_create() enforces it (-EINVAL), but
- * mbox_process_enable() ignores attr->reserved, so a program that sets
- * them works today and breaks when a later version gives them meaning.
+ * zero."  mbox_mailbox_create() enforced it (-EINVAL), but
+ * mbox_process_enable() ignored attr->reserved, so a program that set
+ * them would have broken when a later version gives them meaning.
  */
-TEST_F(known_bug, process_enable_reserved_attr_einval)
+TEST_F(regression, process_enable_reserved_attr_einval)
 {
 	struct mbox_process_info info;
 	struct mbox_attr a;
@@ -2162,7 +2156,5 @@ TEST_F(known_bug, process_enable_reserved_attr_einval)
 	EXPECT_ERR(EINVAL, mbox_process_enable(self->ep, &a, 0));
 	EXPECT_ERR(EBADF, mbox_process_query(self->ep, &info));
 }
-
-XFAIL_ADD(known_bug, libmbox, process_enable_reserved_attr_einval);
 
 TEST_HARNESS_MAIN
