@@ -36,6 +36,8 @@ static inline uint64_t libmbox_ptr(const void *p)
 
 LIBMBOX_HIDDEN int libmbox_ioctl(const struct mbox_endpoint *ep, unsigned long cmd, void *arg);
 LIBMBOX_HIDDEN int libmbox_wait_init(struct mbox_wait *w, uint32_t flags, int64_t timeout_ns);
+LIBMBOX_HIDDEN int libmbox_attr(const struct mbox_attr *attr,
+			    struct mbox_attr *out);
 LIBMBOX_HIDDEN int libmbox_len32(size_t len, uint32_t *out);
 
 /* One send, receive or call, whatever it names (enum mbox_addr). */

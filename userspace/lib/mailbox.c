@@ -15,23 +15,35 @@ void mbox_attr_init(struct mbox_attr *attr)
 	attr->policy = MBOX_POLICY_SHARED;
 }
 
-int mbox_mailbox_create(struct mbox_endpoint *ep, const char *name,
-			const struct mbox_attr *attr, uint32_t *idp)
+/* @attr, or the defaults if it is NULL, in *out; -EINVAL if reserved set. */
+int libmbox_attr(const struct mbox_attr *attr, struct mbox_attr *out)
 {
-	struct mbox_create c = { .size = sizeof(c) };
-	struct mbox_attr def;
 	unsigned int i;
-	int ret;
 
-	if (!idp)
-		return -EINVAL;
 	if (!attr) {
-		mbox_attr_init(&def);
-		attr = &def;
+		mbox_attr_init(out);
+		return 0;
 	}
 	for (i = 0; i < sizeof(attr->reserved) / sizeof(attr->reserved[0]); i++)
 		if (attr->reserved[i])
 			return -EINVAL;
+	*out = *attr;
+	return 0;
+}
+
+int mbox_mailbox_create(struct mbox_endpoint *ep, const char *name,
+			const struct mbox_attr *attr, uint32_t *idp)
+{
+	struct mbox_create c = { .size = sizeof(c) };
+	struct mbox_attr a;
+	int ret;
+
+	if (!idp)
+		return -EINVAL;
+	ret = libmbox_attr(attr, &a);
+	if (ret)
+		return ret;
+	attr = &a;
 	c.flags = attr->flags;
 	c.name = libmbox_ptr(name);
 	c.capacity = attr->capacity;

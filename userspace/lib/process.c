@@ -31,22 +31,18 @@ int mbox_process_enable(struct mbox_endpoint *ep, const struct mbox_attr *attr,
 			uint32_t flags)
 {
 	struct mbox_direct d = { .size = sizeof(d), .flags = flags };
-	struct mbox_attr def;
-	unsigned int i;
+	struct mbox_attr a;
+	int ret;
 
 	/* Only the enabling flag: DISABLE and QUERY have functions of their own. */
 	if (flags & ~MBOX_DIRECT_ANYONE)
 		return -EINVAL;
-	if (!attr) {
-		mbox_attr_init(&def);
-		attr = &def;
-	}
-	for (i = 0; i < sizeof(attr->reserved) / sizeof(attr->reserved[0]); i++)
-		if (attr->reserved[i])
-			return -EINVAL;
-	d.capacity = attr->capacity;
-	d.max_msg_size = attr->max_msg_size;
-	d.max_bytes = attr->max_bytes;
+	ret = libmbox_attr(attr, &a);
+	if (ret)
+		return ret;
+	d.capacity = a.capacity;
+	d.max_msg_size = a.max_msg_size;
+	d.max_bytes = a.max_bytes;
 	return mbox_direct(ep, &d, NULL);
 }
 

@@ -20,7 +20,7 @@
  *    reply-and-receive, raw flags, reserved fields, struct sizes and
  *    unreadable or unwritable buffers.
  *
- * Whether a task is blocked is read from /proc (lib_bg_wait_blocked(),
+ * Whether a task is blocked is read from /proc (mbox_bg_wait_blocked(),
  * mbox_wait_blocked()), never guessed with a sleep; nothing asserts how
  * long anything took.  Deadlines are only used where the test is about a
  * deadline, or as a far safety net in children.
@@ -144,9 +144,9 @@ static bool recv_call_is(struct mbox_endpoint *ep, uint32_t id,
 	       (m.flags & MBOX_MSG_CALL) && m.token;
 }
 
-/* A receive of mailbox id in a thread (lib_bg): FOREVER, or NOWAIT. */
+/* A receive of mailbox id in a thread (mbox_bg): FOREVER, or NOWAIT. */
 struct receiver {
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	struct mbox_endpoint *ep;
 	uint32_t id;
 	int64_t timeout;
@@ -168,17 +168,17 @@ static int receiver_start(struct receiver *rv, struct mbox_endpoint *ep,
 	rv->id = id;
 	rv->timeout = MBOX_FOREVER;
 	rv->m = lib_msg(rv->buf, sizeof(rv->buf));
-	return lib_bg_start(&rv->bg, receiver_fn, rv);
+	return mbox_bg_run(&rv->bg, receiver_fn, rv);
 }
 
 /* ---- a call in a thread ------------------------------------------------- */
 
 /*
- * A call run in a thread of its own (lib_bg), with its buffers.  The
+ * A call run in a thread of its own (mbox_bg), with its buffers.  The
  * reply buffer is filled with '#' first, to see what the kernel wrote.
  */
 struct caller {
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	struct mbox_endpoint *ep;
 	enum dest dest;
 	uint32_t to;
@@ -214,7 +214,7 @@ static void caller_init(struct caller *k, struct mbox_endpoint *ep,
 
 static int caller_run(struct caller *k)
 {
-	return lib_bg_start(&k->bg, caller_fn, k);
+	return mbox_bg_run(&k->bg, caller_fn, k);
 }
 
 static int caller_start_to(struct caller *k, struct mbox_endpoint *ep,
@@ -231,7 +231,7 @@ static int caller_start(struct caller *k, struct mbox_endpoint *ep,
 {
 	int ret = caller_start_to(k, ep, TO_MAILBOX, id, req, MBOX_FOREVER, 0);
 
-	return ret ?: lib_bg_wait_blocked(&k->bg);
+	return ret ?: mbox_bg_wait_blocked(&k->bg);
 }
 
 /* Whether the finished call got exactly the reply rep. */
@@ -328,7 +328,7 @@ TEST_F(call, call_and_reply)
 
 	ASSERT_EQ(0, make_box(self->ep, 4, &id));
 	ASSERT_EQ(0, caller_start(&k, self->ep, id, "ping"));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 
 	ASSERT_EQ(0, recv_wait(self->ep, TO_MAILBOX, id, buf, sizeof(buf),
 			       &m));
@@ -342,11 +342,11 @@ TEST_F(call, call_and_reply)
 	EXPECT_EQ(getegid(), m.gid);
 
 	/* Received, but not answered: the caller still waits. */
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 
 	EXPECT_EQ(0, mbox_call_reply(self->ep, m.token, "pong!", 5));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_TRUE(caller_got(&k, "pong!"));
 	/* Only the reply was written. */
 	EXPECT_EQ('#', k.reply[5]);
@@ -368,7 +368,7 @@ TEST_F(call, empty_request_and_empty_reply)
 	EXPECT_EQ(0, m.len);
 	EXPECT_NE(0, m.flags & MBOX_MSG_CALL);
 	EXPECT_EQ(0, mbox_call_reply(self->ep, m.token, NULL, 0));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_EQ(0, k.rep.len);
 	EXPECT_EQ('#', k.reply[0]);
 }
@@ -459,10 +459,10 @@ TEST_F(call, calls_received_by_priority)
 	ASSERT_EQ(0, make_box(self->ep, 4, &id));
 	ASSERT_EQ(0, caller_start_to(&lo, self->ep, TO_MAILBOX, id, "lo",
 				     MBOX_FOREVER, 1));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&lo.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&lo.bg));
 	ASSERT_EQ(0, caller_start_to(&hi, self->ep, TO_MAILBOX, id, "hi",
 				     MBOX_FOREVER, 9));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&hi.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&hi.bg));
 
 	ASSERT_EQ(0, recv_wait(self->ep, TO_MAILBOX, id, buf, sizeof(buf),
 			       &m));
@@ -474,8 +474,8 @@ TEST_F(call, calls_received_by_priority)
 	EXPECT_EQ(1, m.priority);
 	EXPECT_EQ(0, memcmp(buf, "lo", 2));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, m.token, "LO", 2));
-	EXPECT_EQ(0, lib_bg_join(&hi.bg));
-	EXPECT_EQ(0, lib_bg_join(&lo.bg));
+	EXPECT_EQ(0, mbox_bg_join(&hi.bg));
+	EXPECT_EQ(0, mbox_bg_join(&lo.bg));
 	EXPECT_TRUE(caller_got(&hi, "HI"));
 	EXPECT_TRUE(caller_got(&lo, "LO"));
 }
@@ -504,12 +504,12 @@ TEST_F(call, each_call_gets_its_own_reply_and_token)
 				     strlen(reps[2])));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, tokens[0], reps[0],
 				     strlen(reps[0])));
-	EXPECT_EQ(0, lib_bg_join(&k[2].bg));
-	EXPECT_EQ(0, lib_bg_join(&k[0].bg));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k[1].bg));
+	EXPECT_EQ(0, mbox_bg_join(&k[2].bg));
+	EXPECT_EQ(0, mbox_bg_join(&k[0].bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k[1].bg));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, tokens[1], reps[1],
 				     strlen(reps[1])));
-	EXPECT_EQ(0, lib_bg_join(&k[1].bg));
+	EXPECT_EQ(0, mbox_bg_join(&k[1].bg));
 	for (i = 0; i < 3; i++)
 		EXPECT_TRUE(caller_got(&k[i], reps[i]));
 
@@ -524,9 +524,9 @@ TEST_F(call, each_call_gets_its_own_reply_and_token)
 		EXPECT_EQ(-ENOENT, mbox_call_reply(self->ep, tokens[i], "x",
 						   1));
 	}
-	EXPECT_FALSE(lib_bg_done(&late.bg));
+	EXPECT_FALSE(mbox_bg_done(&late.bg));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "on time", 7));
-	EXPECT_EQ(0, lib_bg_join(&late.bg));
+	EXPECT_EQ(0, mbox_bg_join(&late.bg));
 	EXPECT_TRUE(caller_got(&late, "on time"));
 }
 
@@ -551,11 +551,11 @@ TEST_F(call, double_reply_and_made_up_tokens_enoent)
 	EXPECT_EQ(-ENOENT, mbox_call_reply(self->ep, token ^ (1ULL << 63),
 					   "x", 1));
 	/* None of that answered the call. */
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "first", 5));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_TRUE(caller_got(&k, "first"));
 	/* One-shot. */
 	EXPECT_EQ(-ENOENT, mbox_call_reply(self->ep, token, "second", 6));
@@ -581,11 +581,11 @@ TEST_F(call, reply_on_another_endpoint_enoent)
 	/* Neither the creator (a receiver too) nor a bare endpoint owes it. */
 	EXPECT_EQ(-ENOENT, mbox_call_reply(self->ep, token, "no", 2));
 	EXPECT_EQ(-ENOENT, mbox_call_reply(ep3, token, "no", 2));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 
 	EXPECT_EQ(0, mbox_call_reply(ep2, token, "yes", 3));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_TRUE(caller_got(&k, "yes"));
 	EXPECT_EQ(getpid(), k.rep.pid);
 	mbox_endpoint_close(ep3);
@@ -605,17 +605,17 @@ TEST_F(call, reply_too_long_emsgsize_then_shorter)
 	caller_init(&k, self->ep, TO_MAILBOX, id, "small", MBOX_FOREVER, 0);
 	k.rep.len = 8;
 	ASSERT_EQ(0, caller_run(&k));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
 	ASSERT_TRUE(recv_call_is(self->ep, id, "small", &token));
 
 	EXPECT_EQ(-EMSGSIZE, mbox_call_reply(self->ep, token, "123456789", 9));
 	EXPECT_EQ(-EMSGSIZE, mbox_call_reply(self->ep, token, page,
 					     sizeof(page)));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 	/* The token stays good for a reply that fits. */
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "12345678", 8));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_TRUE(caller_got(&k, "12345678"));
 	EXPECT_EQ('#', k.reply[8]);
 	EXPECT_EQ(-ENOENT, mbox_call_reply(self->ep, token, "1234", 4));
@@ -624,11 +624,11 @@ TEST_F(call, reply_too_long_emsgsize_then_shorter)
 	caller_init(&k, self->ep, TO_MAILBOX, id, "none", MBOX_FOREVER, 0);
 	k.rep.len = 0;
 	ASSERT_EQ(0, caller_run(&k));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
 	ASSERT_TRUE(recv_call_is(self->ep, id, "none", &token));
 	EXPECT_EQ(-EMSGSIZE, mbox_call_reply(self->ep, token, "1", 1));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "", 0));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_EQ(0, k.rep.len);
 	EXPECT_EQ('#', k.reply[0]);
 }
@@ -646,7 +646,7 @@ TEST_F(call, zero_capacity_call_completes_when_received)
 
 	ASSERT_EQ(0, make_box(self->ep, 0, &id));
 	ASSERT_EQ(0, caller_start(&k, self->ep, id, "rdv"));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 	/* Offered to receivers while the caller waits. */
 	token = 0;
 	m = lib_msg(buf, sizeof(buf));
@@ -657,24 +657,24 @@ TEST_F(call, zero_capacity_call_completes_when_received)
 	token = m.token;
 	EXPECT_TRUE(lib_queue_empty(self->ep, id));
 	/* Now it waits for the reply. */
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "ok", 2));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_TRUE(caller_got(&k, "ok"));
 	EXPECT_EQ(getpid(), k.rep.pid);
 
 	/* A server already waiting takes it at once. */
 	ASSERT_EQ(0, receiver_start(&rv, self->ep, id));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&rv.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&rv.bg));
 	ASSERT_EQ(0, caller_start_to(&k2, self->ep, TO_MAILBOX, id, "rdv2",
 				     MBOX_FOREVER, 0));
-	ASSERT_EQ(0, lib_bg_join(&rv.bg));
+	ASSERT_EQ(0, mbox_bg_join(&rv.bg));
 	EXPECT_EQ(4, rv.m.len);
 	EXPECT_NE(0, rv.m.flags & MBOX_MSG_CALL);
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k2.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k2.bg));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, rv.m.token, "ok2", 3));
-	EXPECT_EQ(0, lib_bg_join(&k2.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k2.bg));
 	EXPECT_TRUE(caller_got(&k2, "ok2"));
 }
 
@@ -700,16 +700,16 @@ TEST_F(call, nonblocking_call_needs_a_waiting_receiver)
 
 		/* A receiver blocked in a receive: it takes the request. */
 		ASSERT_EQ(0, receiver_start(&rv, self->ep, id));
-		ASSERT_EQ(0, lib_bg_wait_blocked(&rv.bg));
+		ASSERT_EQ(0, mbox_bg_wait_blocked(&rv.bg));
 		ASSERT_EQ(0, caller_start_to(&k, self->ep, TO_MAILBOX, id,
 					     "nb2", MBOX_NOWAIT, 0));
-		ASSERT_EQ(0, lib_bg_join(&rv.bg));
+		ASSERT_EQ(0, mbox_bg_join(&rv.bg));
 		EXPECT_EQ(3, rv.m.len);
 		EXPECT_NE(0, rv.m.flags & MBOX_MSG_CALL);
 		/* Non-blocking is for the request: it waits for the reply. */
-		ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
+		ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
 		EXPECT_EQ(0, mbox_call_reply(self->ep, rv.m.token, "done", 4));
-		EXPECT_EQ(0, lib_bg_join(&k.bg));
+		EXPECT_EQ(0, mbox_bg_join(&k.bg));
 		EXPECT_TRUE(caller_got(&k, "done"));
 
 		/* The receiver is gone: EAGAIN again. */
@@ -761,7 +761,7 @@ TEST_F(call, deadline_server_never_replies_then_reply_ecanceled)
 	ASSERT_EQ(0, make_box(self->ep, 4, &id));
 	/* The server waits first: the request is received at once. */
 	ASSERT_EQ(0, receiver_start(&rv, self->ep, id));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&rv.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&rv.bg));
 
 	req = lib_msg("slow", 4);
 	rep = lib_msg(reply, sizeof(reply));
@@ -769,7 +769,7 @@ TEST_F(call, deadline_server_never_replies_then_reply_ecanceled)
 	EXPECT_EQ(-ETIMEDOUT, mbox_mailbox_call(self->ep, id, &req, &rep,
 						MBOX_ABSTIME, deadline));
 	EXPECT_LE(deadline, mbox_now_ns());
-	ASSERT_EQ(0, lib_bg_join(&rv.bg));
+	ASSERT_EQ(0, mbox_bg_join(&rv.bg));
 	EXPECT_EQ(4, rv.m.len);
 	EXPECT_NE(0, rv.m.flags & MBOX_MSG_CALL);
 	ASSERT_NE(0, rv.m.token);
@@ -804,10 +804,10 @@ TEST_F(call, signal_while_waiting_for_reply_eintr_then_ecanceled)
 	ASSERT_EQ(0, make_box(self->ep, 4, &id));
 	ASSERT_EQ(0, caller_start(&k, self->ep, id, "req"));
 	ASSERT_TRUE(recv_call_is(self->ep, id, "req", &token));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
 
 	ASSERT_EQ(0, pthread_kill(k.bg.thread, SIGUSR1));
-	EXPECT_EQ(-EINTR, lib_bg_join(&k.bg));
+	EXPECT_EQ(-EINTR, mbox_bg_join(&k.bg));
 	EXPECT_EQ(1, sig_count);
 	EXPECT_EQ('#', k.reply[0]);
 
@@ -831,12 +831,12 @@ TEST_F(call, signal_before_receipt_restarts_or_eintr)
 	ASSERT_EQ(0, caller_start(&k, self->ep, id, "restart"));
 	ASSERT_EQ(0, pthread_kill(k.bg.thread, SIGUSR1));
 	ASSERT_TRUE(wait_sig_count(1));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 	ASSERT_TRUE(recv_call_is(self->ep, id, "restart", &token));
 	EXPECT_TRUE(lib_queue_empty(self->ep, id));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "ok", 2));
-	EXPECT_EQ(0, lib_bg_join(&k.bg));
+	EXPECT_EQ(0, mbox_bg_join(&k.bg));
 	EXPECT_TRUE(caller_got(&k, "ok"));
 
 	/* Without it: EINTR, and nothing was delivered. */
@@ -844,7 +844,7 @@ TEST_F(call, signal_before_receipt_restarts_or_eintr)
 	sig_count = 0;
 	ASSERT_EQ(0, caller_start(&k, self->ep, id, "intr"));
 	ASSERT_EQ(0, pthread_kill(k.bg.thread, SIGUSR1));
-	EXPECT_EQ(-EINTR, lib_bg_join(&k.bg));
+	EXPECT_EQ(-EINTR, mbox_bg_join(&k.bg));
 	EXPECT_EQ(1, sig_count);
 	EXPECT_TRUE(lib_queue_empty(self->ep, id));
 }
@@ -945,17 +945,17 @@ TEST_F(call, server_endpoint_closed_epipe)
 	ASSERT_EQ(0, caller_start(&a, self->ep, id, "A"));
 	ASSERT_TRUE(recv_call_is(ep2, id, "A", &token));
 	ASSERT_EQ(0, caller_start(&b, self->ep, id, "B"));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&a.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
 
 	mbox_endpoint_close(ep2);
 	/* The received call fails; the queued one waits for another server. */
-	EXPECT_EQ(-EPIPE, lib_bg_join(&a.bg));
+	EXPECT_EQ(-EPIPE, mbox_bg_join(&a.bg));
 	EXPECT_EQ('#', a.reply[0]);
-	ASSERT_EQ(0, lib_bg_wait_blocked(&b.bg));
-	EXPECT_FALSE(lib_bg_done(&b.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&b.bg));
+	EXPECT_FALSE(mbox_bg_done(&b.bg));
 	ASSERT_TRUE(recv_call_is(self->ep, id, "B", &token));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "b", 1));
-	EXPECT_EQ(0, lib_bg_join(&b.bg));
+	EXPECT_EQ(0, mbox_bg_join(&b.bg));
 	EXPECT_TRUE(caller_got(&b, "b"));
 	EXPECT_EQ(0, mbox_mailbox_destroy(self->ep, id));
 }
@@ -974,10 +974,10 @@ TEST_F(call, owner_closes_process_owned_mailbox)
 	ASSERT_EQ(0, caller_start(&a, self->ep, id, "A"));
 	ASSERT_TRUE(recv_call_is(ep2, id, "A", &token));
 	ASSERT_EQ(0, caller_start(&b, self->ep, id, "B"));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&a.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
 	mbox_endpoint_close(ep2);
-	EXPECT_EQ(-EPIPE, lib_bg_join(&a.bg));
-	EXPECT_EQ(-EIDRM, lib_bg_join(&b.bg));
+	EXPECT_EQ(-EPIPE, mbox_bg_join(&a.bg));
+	EXPECT_EQ(-EIDRM, mbox_bg_join(&b.bg));
 	EXPECT_EQ(0, mbox_mailbox_close(self->ep, id));
 
 	/* The owner closes the mailbox (not its endpoint): both EIDRM. */
@@ -987,10 +987,10 @@ TEST_F(call, owner_closes_process_owned_mailbox)
 	ASSERT_EQ(0, caller_start(&a, self->ep, id, "A"));
 	ASSERT_TRUE(recv_call_is(ep2, id, "A", &token));
 	ASSERT_EQ(0, caller_start(&b, self->ep, id, "B"));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&a.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
 	EXPECT_EQ(0, mbox_mailbox_close(ep2, id));
-	EXPECT_EQ(-EIDRM, lib_bg_join(&a.bg));
-	EXPECT_EQ(-EIDRM, lib_bg_join(&b.bg));
+	EXPECT_EQ(-EIDRM, mbox_bg_join(&a.bg));
+	EXPECT_EQ(-EIDRM, mbox_bg_join(&b.bg));
 	mbox_endpoint_close(ep2);
 }
 
@@ -1049,12 +1049,12 @@ TEST_F(call, server_process_killed_epipe)
 	ASSERT_EQ(0, mbox_pipe_read_byte(pipefd[0], MBOX_WAIT_MS));
 	EXPECT_EQ(getpid(), h->sender_pid);
 	EXPECT_NE(0, h->token);
-	ASSERT_EQ(0, lib_bg_wait_blocked(&k.bg));
-	EXPECT_FALSE(lib_bg_done(&k.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&k.bg));
+	EXPECT_FALSE(mbox_bg_done(&k.bg));
 
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	EXPECT_EQ(128 + SIGKILL, mbox_reap(pid));
-	EXPECT_EQ(-EPIPE, lib_bg_join(&k.bg));
+	EXPECT_EQ(-EPIPE, mbox_bg_join(&k.bg));
 	EXPECT_TRUE(lib_queue_empty(self->ep, h->id));
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -1080,10 +1080,10 @@ TEST_F(call, destroy_with_calls_queued_eidrm)
 
 	EXPECT_EQ(0, mbox_mailbox_destroy(self->ep, id));
 	for (i = 0; i < 3; i++)
-		EXPECT_EQ(-EIDRM, lib_bg_join(&k[i].bg));
-	EXPECT_FALSE(lib_bg_done(&z.bg));
+		EXPECT_EQ(-EIDRM, mbox_bg_join(&k[i].bg));
+	EXPECT_FALSE(mbox_bg_done(&z.bg));
 	EXPECT_EQ(0, mbox_mailbox_destroy(self->ep, zid));
-	EXPECT_EQ(-EIDRM, lib_bg_join(&z.bg));
+	EXPECT_EQ(-EIDRM, mbox_bg_join(&z.bg));
 }
 
 TEST_F(call, destroy_with_calls_received_eidrm)
@@ -1101,11 +1101,11 @@ TEST_F(call, destroy_with_calls_received_eidrm)
 	ASSERT_TRUE(recv_call_is(self->ep, id, "r1", &tokens[1]));
 	ASSERT_EQ(0, caller_start(&k[2], self->ep, id, "queued"));
 	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, lib_bg_wait_blocked(&k[i].bg));
+		ASSERT_EQ(0, mbox_bg_wait_blocked(&k[i].bg));
 
 	EXPECT_EQ(0, mbox_mailbox_destroy(self->ep, id));
 	for (i = 0; i < 3; i++) {
-		EXPECT_EQ(-EIDRM, lib_bg_join(&k[i].bg));
+		EXPECT_EQ(-EIDRM, mbox_bg_join(&k[i].bg));
 		EXPECT_EQ('#', k[i].reply[0]);
 	}
 }
@@ -1132,7 +1132,7 @@ TEST_F(call, reply_to_failed_call_enoent)
 	ASSERT_EQ(0, caller_start(&k, self->ep, id, "r"));
 	ASSERT_TRUE(recv_call_is(self->ep, id, "r", &token));
 	EXPECT_EQ(0, mbox_mailbox_destroy(self->ep, id));
-	EXPECT_EQ(-EIDRM, lib_bg_join(&k.bg));
+	EXPECT_EQ(-EIDRM, mbox_bg_join(&k.bg));
 	EXPECT_EQ(-ENOENT, mbox_call_reply(self->ep, token, "late", 4));
 	EXPECT_EQ(-ENOENT, mbox_call_reply(self->ep, token, "late", 4));
 
@@ -1143,11 +1143,11 @@ TEST_F(call, reply_to_failed_call_enoent)
 	ASSERT_EQ(0, enable_direct(ep2, 4));
 	ASSERT_EQ(0, caller_start_to(&d, self->ep, TO_PID, getpid(), "d",
 				     MBOX_FOREVER, 0));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&d.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&d.bg));
 	ASSERT_EQ(0, recv_wait(ep2, TO_PID, 0, buf, sizeof(buf), &m));
 	dtoken = m.token;
 	EXPECT_EQ(0, mbox_process_disable(ep2));
-	EXPECT_EQ(-ECONNRESET, lib_bg_join(&d.bg));
+	EXPECT_EQ(-ECONNRESET, mbox_bg_join(&d.bg));
 	EXPECT_EQ(-ENOENT, mbox_call_reply(ep2, dtoken, "late", 4));
 	mbox_endpoint_close(ep2);
 }
@@ -1255,34 +1255,34 @@ TEST_F(call, direct_inbox_disabled_econnreset)
 	ASSERT_EQ(0, enable_direct(ep2, 4));
 	ASSERT_EQ(0, caller_start_to(&a, self->ep, TO_PID, getpid(), "A",
 				     MBOX_FOREVER, 0));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&a.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
 	ASSERT_EQ(0, recv_wait(ep2, TO_PID, 0, buf, sizeof(buf), &m));
 	EXPECT_EQ(1, m.len);
 	EXPECT_NE(0, m.flags & MBOX_MSG_CALL);
 	EXPECT_EQ(getpid(), m.pid);
 	ASSERT_EQ(0, caller_start_to(&b, self->ep, TO_PID, getpid(), "B",
 				     MBOX_FOREVER, 0));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&b.bg));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&a.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&b.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
 
 	/* Received and queued calls alike. */
 	EXPECT_EQ(0, mbox_process_disable(ep2));
-	EXPECT_EQ(-ECONNRESET, lib_bg_join(&a.bg));
-	EXPECT_EQ(-ECONNRESET, lib_bg_join(&b.bg));
+	EXPECT_EQ(-ECONNRESET, mbox_bg_join(&a.bg));
+	EXPECT_EQ(-ECONNRESET, mbox_bg_join(&b.bg));
 
 	/* Closing the direct endpoint: received EPIPE, queued ECONNRESET. */
 	ASSERT_EQ(0, enable_direct(ep2, 4));
 	ASSERT_EQ(0, caller_start_to(&a, self->ep, TO_PID, getpid(), "A",
 				     MBOX_FOREVER, 0));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&a.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
 	ASSERT_EQ(0, recv_wait(ep2, TO_PID, 0, buf, sizeof(buf), &m));
 	ASSERT_EQ(0, caller_start_to(&b, self->ep, TO_PID, getpid(), "B",
 				     MBOX_FOREVER, 0));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&b.bg));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&a.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&b.bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&a.bg));
 	mbox_endpoint_close(ep2);
-	EXPECT_EQ(-EPIPE, lib_bg_join(&a.bg));
-	EXPECT_EQ(-ECONNRESET, lib_bg_join(&b.bg));
+	EXPECT_EQ(-EPIPE, mbox_bg_join(&a.bg));
+	EXPECT_EQ(-ECONNRESET, mbox_bg_join(&b.bg));
 }
 
 /* A nobody caller of a root process that accepts only kill(2)'s rules. */

@@ -108,7 +108,7 @@ FIXTURE_TEARDOWN(libmbox)
 	mbox_endpoint_close(self->ep);
 }
 
-/* ---- operations run in a thread (lib_bg) -------------------------------- */
+/* ---- operations run in a thread (mbox_bg) -------------------------------- */
 
 struct recv_op {
 	struct mbox_endpoint *ep;
@@ -404,7 +404,7 @@ TEST_F(libmbox, null_arguments_einval)
 {
 	struct mbox_msg m, rep = lib_msg(NULL, 0);
 	struct call_op k;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint64_t token;
 	uint32_t id;
 
@@ -441,7 +441,7 @@ TEST_F(libmbox, null_arguments_einval)
 
 	/* Replies: nothing is answered. */
 	call_op_init(&k, self->ep, id, "req", 8);
-	ASSERT_EQ(0, lib_bg_start(&bg, call_op_fn, &k));
+	ASSERT_EQ(0, mbox_bg_run(&bg, call_op_fn, &k));
 	token = recv_call(self->ep, id, "req");
 	ASSERT_NE(0, token);
 	EXPECT_ERR(EINVAL, mbox_call_reply(self->ep, token, NULL, 1));
@@ -454,9 +454,9 @@ TEST_F(libmbox, null_arguments_einval)
 	EXPECT_ERR(EINVAL, mbox_process_reply_receive(self->ep, token, "r", 1,
 						      0, NULL, 0,
 						      MBOX_NOWAIT));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "answer", 6));
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(6, k.rep.len);
 	EXPECT_EQ(0, memcmp(k.repbuf, "answer", 6));
 }
@@ -737,7 +737,7 @@ TEST_F(libmbox, destroy_errors_and_effects)
 {
 	struct mbox_endpoint *ep2, *ep3;
 	struct recv_op op;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint32_t id, id2;
 
 	ASSERT_EQ(0, lib_create_system(self->ep, &self->cl, NULL, 4, 0600,
@@ -746,14 +746,14 @@ TEST_F(libmbox, destroy_errors_and_effects)
 	ASSERT_EQ(0, mbox_mailbox_open_id(ep2, id,
 					  MBOX_OPEN_SEND | MBOX_OPEN_RECV));
 	recv_op_init(&op, ep2, id, MBOX_FOREVER);
-	ASSERT_EQ(0, lib_bg_start(&bg, recv_op_fn, &op));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_run(&bg, recv_op_fn, &op));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 
 	errno = ERRNO_SENTINEL;
 	EXPECT_EQ(0, mbox_mailbox_destroy(self->ep, id));
 	EXPECT_EQ(ERRNO_SENTINEL, errno);
 	/* The blocked receiver wakes, later uses fail, until a close. */
-	EXPECT_EQ(-EIDRM, lib_bg_join(&bg));
+	EXPECT_EQ(-EIDRM, mbox_bg_join(&bg));
 	EXPECT_ERR(EIDRM, lib_send_str(ep2, id, "late", 0, MBOX_NOWAIT));
 	EXPECT_ERR(EIDRM, mbox_mailbox_receive(ep2, id, &op.m, 0,
 					       MBOX_NOWAIT));
@@ -1033,7 +1033,7 @@ TEST_F(libmbox, receive_reports_sender_priority_and_flags)
 	struct mbox_msg m = lib_msg(buf, sizeof(buf));
 	struct send_op op;
 	struct senders ss;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint32_t id;
 	pid_t pid;
 
@@ -1069,11 +1069,11 @@ TEST_F(libmbox, receive_reports_sender_priority_and_flags)
 	op.flags = MBOX_SEND_SYNC;
 	op.timeout = FAR;
 	op.m = lib_msg("sync", 4);
-	ASSERT_EQ(0, lib_bg_start(&bg, send_op_fn, &op));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_run(&bg, send_op_fn, &op));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 	m = lib_msg(buf, sizeof(buf));
 	ASSERT_EQ(0, mbox_mailbox_receive(self->ep, id, &m, 0, MBOX_NOWAIT));
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(4, m.len);
 	EXPECT_EQ(MBOX_MSG_SYNC, m.flags);
 	EXPECT_EQ(getpid(), m.pid);
@@ -1291,7 +1291,7 @@ TEST_F(libmbox, kernel_blocking_flags_einval_nothing_sent)
 	struct mbox_msg m, rep;
 	struct mbox_endpoint *ep2;
 	struct call_op k;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	char buf[16];
 	unsigned int i;
 	uint64_t token;
@@ -1332,7 +1332,7 @@ TEST_F(libmbox, kernel_blocking_flags_einval_nothing_sent)
 
 	/* Nor replied. */
 	call_op_init(&k, self->ep, id, "req", 8);
-	ASSERT_EQ(0, lib_bg_start(&bg, call_op_fn, &k));
+	ASSERT_EQ(0, mbox_bg_run(&bg, call_op_fn, &k));
 	token = recv_call(self->ep, id, "req");
 	ASSERT_NE(0, token);
 	for (i = 0; i < 3; i++) {
@@ -1341,9 +1341,9 @@ TEST_F(libmbox, kernel_blocking_flags_einval_nothing_sent)
 							      "no", 2, id, &m,
 							      kbits[i], FAR));
 	}
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "yes", 3));
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(3, k.rep.len);
 	EXPECT_EQ(0, memcmp(k.repbuf, "yes", 3));
 	mbox_endpoint_close(ep2);
@@ -1561,18 +1561,18 @@ TEST_F(libmbox, forever_blocks_until_a_message)
 	struct mbox_info info;
 	struct send_op sop;
 	struct recv_op op;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint32_t id;
 
 	ASSERT_EQ(0, lib_create(self->ep, NULL, 0, 1, 0600, &id));
 	recv_op_init(&op, self->ep, id, MBOX_FOREVER);
-	ASSERT_EQ(0, lib_bg_start(&bg, recv_op_fn, &op));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_run(&bg, recv_op_fn, &op));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 	ASSERT_EQ(0, mbox_mailbox_stat(self->ep, id, &info));
 	EXPECT_EQ(1, info.nr_receivers);
-	EXPECT_FALSE(lib_bg_done(&bg));
+	EXPECT_FALSE(mbox_bg_done(&bg));
 	ASSERT_EQ(0, lib_send_str(self->ep, id, "wake up", 0, MBOX_NOWAIT));
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(7, op.m.len);
 	EXPECT_EQ(0, memcmp(op.buf, "wake up", 7));
 
@@ -1583,12 +1583,12 @@ TEST_F(libmbox, forever_blocks_until_a_message)
 	sop.id = id;
 	sop.timeout = MBOX_FOREVER;
 	sop.m = lib_msg("waited", 6);
-	ASSERT_EQ(0, lib_bg_start(&bg, send_op_fn, &sop));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_run(&bg, send_op_fn, &sop));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 	ASSERT_EQ(0, mbox_mailbox_stat(self->ep, id, &info));
 	EXPECT_EQ(1, info.nr_senders);
 	EXPECT_TRUE(lib_recv_is(self->ep, id, "full"));
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_TRUE(lib_recv_is(self->ep, id, "waited"));
 }
 
@@ -1596,7 +1596,7 @@ TEST_F(libmbox, timeout_not_extended_by_restarted_signals)
 {
 	const int64_t t = MBOX_MS(1000);
 	struct recv_op op;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint64_t t0, end;
 	bool done;
 	uint32_t id;
@@ -1606,23 +1606,23 @@ TEST_F(libmbox, timeout_not_extended_by_restarted_signals)
 	ASSERT_EQ(0, lib_create(self->ep, NULL, 0, 1, 0600, &id));
 	recv_op_init(&op, self->ep, id, t);
 	t0 = mbox_now_ns();
-	ASSERT_EQ(0, lib_bg_start(&bg, recv_op_fn, &op));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_run(&bg, recv_op_fn, &op));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 	/*
 	 * Signals keep coming, each restarting the receive: a timeout
 	 * taken afresh at every restart would never run out.
 	 */
 	end = mbox_deadline_ms(MBOX_WAIT_MS);
-	while (!lib_bg_done(&bg) && mbox_now_ns() < end) {
+	while (!mbox_bg_done(&bg) && mbox_now_ns() < end) {
 		pthread_kill(bg.thread, SIGUSR1);
 		mbox_sleep_ms(20);
 	}
-	done = lib_bg_done(&bg);
+	done = mbox_bg_done(&bg);
 	EXPECT_TRUE(done) {
 		TH_LOG("still waiting %d s later, after %d signals",
 		       MBOX_WAIT_MS / 1000, (int)sig_count);
 	}
-	EXPECT_EQ(-ETIMEDOUT, lib_bg_join(&bg));
+	EXPECT_EQ(-ETIMEDOUT, mbox_bg_join(&bg));
 	EXPECT_LE(t0 + t, mbox_now_ns());
 	EXPECT_LE(1, sig_count);
 }
@@ -1729,23 +1729,23 @@ TEST_F(libmbox, call_reply_twice_second_enoent)
 {
 	struct call_op k;
 	struct mbox_msg m;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint64_t token;
 	char buf[16];
 	uint32_t id;
 
 	ASSERT_EQ(0, lib_create(self->ep, NULL, 0, 4, 0600, &id));
 	call_op_init(&k, self->ep, id, "once", 16);
-	ASSERT_EQ(0, lib_bg_start(&bg, call_op_fn, &k));
+	ASSERT_EQ(0, mbox_bg_run(&bg, call_op_fn, &k));
 	token = recv_call(self->ep, id, "once");
 	ASSERT_NE(0, token);
 	EXPECT_ERR(ENOENT, mbox_call_reply(self->ep, token + 1, "made up", 7));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 
 	errno = ERRNO_SENTINEL;
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "first", 5));
 	EXPECT_EQ(ERRNO_SENTINEL, errno);
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(5, k.rep.len);
 	EXPECT_EQ(0, memcmp(k.repbuf, "first", 5));
 	EXPECT_EQ('#', k.repbuf[5]);
@@ -1766,20 +1766,20 @@ TEST_F(libmbox, call_reply_twice_second_enoent)
 TEST_F(libmbox, call_reply_too_long_emsgsize_token_stays_good)
 {
 	struct call_op k;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint64_t token;
 	uint32_t id;
 
 	ASSERT_EQ(0, lib_create(self->ep, NULL, 0, 4, 0600, &id));
 	/* The caller takes 4 bytes at most. */
 	call_op_init(&k, self->ep, id, "short", 4);
-	ASSERT_EQ(0, lib_bg_start(&bg, call_op_fn, &k));
+	ASSERT_EQ(0, mbox_bg_run(&bg, call_op_fn, &k));
 	token = recv_call(self->ep, id, "short");
 	ASSERT_NE(0, token);
 	EXPECT_ERR(EMSGSIZE, mbox_call_reply(self->ep, token, "12345", 5));
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
 	EXPECT_EQ(0, mbox_call_reply(self->ep, token, "1234", 4));
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(4, k.rep.len);
 	EXPECT_EQ(0, memcmp(k.repbuf, "1234", 4));
 	EXPECT_EQ('#', k.repbuf[4]);
@@ -1795,7 +1795,7 @@ TEST_F(libmbox, reply_receive_fails_after_the_reply_went_out)
 {
 	struct call_op k;
 	struct mbox_msg m;
-	struct lib_bg bg;
+	struct mbox_bg bg;
 	uint64_t token;
 	char buf[4];
 	uint32_t id;
@@ -1804,19 +1804,19 @@ TEST_F(libmbox, reply_receive_fails_after_the_reply_went_out)
 
 	/* Nothing to receive: -EAGAIN, but the caller has its reply. */
 	call_op_init(&k, self->ep, id, "one", 8);
-	ASSERT_EQ(0, lib_bg_start(&bg, call_op_fn, &k));
+	ASSERT_EQ(0, mbox_bg_run(&bg, call_op_fn, &k));
 	token = recv_call(self->ep, id, "one");
 	ASSERT_NE(0, token);
 	m = lib_msg(buf, sizeof(buf));
 	EXPECT_ERR(EAGAIN, mbox_mailbox_reply_receive(self->ep, token, "1", 1,
 						      id, &m, 0, MBOX_NOWAIT));
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(1, k.rep.len);
 	EXPECT_ERR(ENOENT, mbox_call_reply(self->ep, token, "1", 1));
 
 	/* The reply is too long for the caller: nothing happened. */
 	call_op_init(&k, self->ep, id, "two", 2);
-	ASSERT_EQ(0, lib_bg_start(&bg, call_op_fn, &k));
+	ASSERT_EQ(0, mbox_bg_run(&bg, call_op_fn, &k));
 	token = recv_call(self->ep, id, "two");
 	ASSERT_NE(0, token);
 	ASSERT_EQ(0, lib_send_str(self->ep, id, "next", 0, MBOX_NOWAIT));
@@ -1825,8 +1825,8 @@ TEST_F(libmbox, reply_receive_fails_after_the_reply_went_out)
 							3, id, &m, 0,
 							MBOX_NOWAIT));
 	EXPECT_EQ(sizeof(buf), m.len);
-	ASSERT_EQ(0, lib_bg_wait_blocked(&bg));
-	EXPECT_FALSE(lib_bg_done(&bg));
+	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
+	EXPECT_FALSE(mbox_bg_done(&bg));
 
 	/* The message is too long for the buffer: the reply went out. */
 	m = lib_msg(buf, 2);
@@ -1834,7 +1834,7 @@ TEST_F(libmbox, reply_receive_fails_after_the_reply_went_out)
 							2, id, &m, 0,
 							MBOX_NOWAIT));
 	EXPECT_EQ(4, m.len);
-	EXPECT_EQ(0, lib_bg_join(&bg));
+	EXPECT_EQ(0, mbox_bg_join(&bg));
 	EXPECT_EQ(2, k.rep.len);
 	EXPECT_EQ(0, memcmp(k.repbuf, "22", 2));
 	EXPECT_TRUE(lib_recv_is(self->ep, id, "next"));
@@ -2058,45 +2058,15 @@ TEST_F(libmbox, process_anyone_accepts_other_users)
 
 /*
  * Bugs these tests found in libmbox before its first release, kept so
- * that they stay fixed.  Same setup as the libmbox fixture.
+ * that they stay fixed.
  */
-FIXTURE(regression) {
-	struct mbox_endpoint *ep;
-	struct mbox_cleanup cl;
-};
-
-FIXTURE_VARIANT(regression) {
-	int unused;
-};
-
-FIXTURE_VARIANT_ADD(regression, libmbox) {
-	.unused = 0,
-};
-
-FIXTURE_SETUP(regression)
-{
-	int ret = fixture_open(&self->ep);
-
-	if (ret == -ENOENT)
-		SKIP(return, "/dev/mbox is absent: the mbox module is not loaded");
-	if (ret == -EOPNOTSUPP)
-		SKIP(return, "the loaded module lacks features libmbox 1.0 wraps");
-	ASSERT_EQ(0, ret);
-}
-
-FIXTURE_TEARDOWN(regression)
-{
-	lib_cleanup_run(&self->cl);
-	mbox_endpoint_close(self->ep);
-}
-
 /*
  * A pidfd is a file descriptor, and 0 is one: a process whose stdin is
  * closed gets its first pidfd there, and the module takes it.
  * process.c's mbox_process_addr() refused pid 0 with MBOX_PIDFD as if it
  * were receive(ANY): -EINVAL from every mbox_process_* call.
  */
-TEST_F(regression, pidfd_zero_is_a_pidfd)
+TEST_F(libmbox, regression_pidfd_zero_is_a_pidfd)
 {
 	struct mbox_endpoint *ep2;
 	struct mbox_msg m;
@@ -2127,7 +2097,7 @@ TEST_F(regression, pidfd_zero_is_a_pidfd)
  * (and returned 0).  The library refuses the kernel's duplicates elsewhere
  * (MBOX_NONBLOCK, MBOX_DEADLINE): here only MBOX_DIRECT_ANYONE belongs.
  */
-TEST_F(regression, process_enable_takes_only_anyone)
+TEST_F(libmbox, regression_process_enable_takes_only_anyone)
 {
 	struct mbox_process_info info;
 
@@ -2146,7 +2116,7 @@ TEST_F(regression, process_enable_takes_only_anyone)
  * mbox_process_enable() ignored attr->reserved, so a program that set
  * them would have broken when a later version gives them meaning.
  */
-TEST_F(regression, process_enable_reserved_attr_einval)
+TEST_F(libmbox, regression_process_enable_reserved_attr_einval)
 {
 	struct mbox_process_info info;
 	struct mbox_attr a;

@@ -777,25 +777,28 @@ static inline bool mbox_still_blocked(pid_t tid)
 	return mbox_task_blocked_in(tid, SYS_ioctl) == 1;
 }
 
-/* ---- an ioctl that blocks, in a thread ---------------------------------- */
+/* ---- a call that blocks, in a thread ------------------------------------ */
 
 /*
- * One ioctl run in a thread of its own, e.g. a SEND that will block:
+ * One call run in a thread of its own, e.g. a SEND that will block:
  *
- *	mbox_bg_start(&bg, fd, MBOX_IOC_SEND, &s);
+ *	mbox_bg_start(&bg, fd, MBOX_IOC_SEND, &s);	(an ioctl)
+ *	mbox_bg_run(&bg, recv_op, &op);			(any fn(arg))
  *	ASSERT_EQ(0, mbox_bg_wait_blocked(&bg));
  *	...
  *	EXPECT_EQ(0, mbox_bg_join(&bg));
  *
- * The argument struct must live until the join.
+ * fn(arg) returns 0 or -errno; what it uses must live until the join.
  */
 struct mbox_bg {
 	pthread_t thread;
-	int fd;
-	unsigned long cmd;
+	mbox_child_fn fn;
 	void *arg;
-	int tid;	/* set by the thread before its ioctl */
-	int ret;	/* the ioctl's 0 or -errno */
+	int fd;		/* mbox_bg_start(): the ioctl to make */
+	unsigned long cmd;
+	void *ioc_arg;
+	int tid;	/* set by the thread before it calls fn */
+	int ret;	/* fn's 0 or -errno */
 	int done;	/* set once ret is */
 	bool started;
 };
@@ -806,26 +809,43 @@ static inline void *mbox_bg_thread(void *data)
 	int ret;
 
 	__atomic_store_n(&bg->tid, (int)gettid(), __ATOMIC_SEQ_CST);
-	ret = mbox_ioctl(bg->fd, bg->cmd, bg->arg);
+	ret = bg->fn(bg->arg);
 	__atomic_store_n(&bg->ret, ret, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&bg->done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
-static inline int mbox_bg_start(struct mbox_bg *bg, int fd, unsigned long cmd,
-				void *arg)
+static inline int mbox_bg_run(struct mbox_bg *bg, mbox_child_fn fn, void *arg)
 {
 	int err;
 
-	memset(bg, 0, sizeof(*bg));
-	bg->fd = fd;
-	bg->cmd = cmd;
+	bg->fn = fn;
 	bg->arg = arg;
+	bg->tid = 0;
+	bg->done = 0;
+	bg->started = false;
 	err = pthread_create(&bg->thread, NULL, mbox_bg_thread, bg);
 	if (err)
 		return -err;
 	bg->started = true;
 	return 0;
+}
+
+static inline int mbox_bg_ioctl(void *data)
+{
+	struct mbox_bg *bg = data;
+
+	return mbox_ioctl(bg->fd, bg->cmd, bg->ioc_arg);
+}
+
+static inline int mbox_bg_start(struct mbox_bg *bg, int fd, unsigned long cmd,
+				void *arg)
+{
+	memset(bg, 0, sizeof(*bg));
+	bg->fd = fd;
+	bg->cmd = cmd;
+	bg->ioc_arg = arg;
+	return mbox_bg_run(bg, mbox_bg_ioctl, bg);
 }
 
 static inline pid_t mbox_bg_tid(struct mbox_bg *bg)
@@ -841,7 +861,12 @@ static inline pid_t mbox_bg_tid(struct mbox_bg *bg)
 	return tid;
 }
 
-/* Wait until the thread is blocked in its ioctl (-EALREADY: it returned). */
+static inline bool mbox_bg_done(struct mbox_bg *bg)
+{
+	return __atomic_load_n(&bg->done, __ATOMIC_SEQ_CST);
+}
+
+/* Wait until the thread is blocked in an ioctl (-EALREADY: fn returned). */
 static inline int mbox_bg_wait_blocked(struct mbox_bg *bg)
 {
 	pid_t tid = mbox_bg_tid(bg);
@@ -851,7 +876,7 @@ static inline int mbox_bg_wait_blocked(struct mbox_bg *bg)
 	if (tid < 0)
 		return tid;
 	for (;;) {
-		if (__atomic_load_n(&bg->done, __ATOMIC_SEQ_CST))
+		if (mbox_bg_done(bg))
 			return -EALREADY;
 		seen = mbox_task_blocked_in(tid, SYS_ioctl) == 1 ? seen + 1 : 0;
 		if (seen >= 2)
@@ -862,12 +887,7 @@ static inline int mbox_bg_wait_blocked(struct mbox_bg *bg)
 	}
 }
 
-static inline bool mbox_bg_done(struct mbox_bg *bg)
-{
-	return __atomic_load_n(&bg->done, __ATOMIC_SEQ_CST);
-}
-
-/* Join the thread: the ioctl's 0 or -errno. */
+/* Join the thread: fn's 0 or -errno. */
 static inline int mbox_bg_join(struct mbox_bg *bg)
 {
 	if (!bg->started)
