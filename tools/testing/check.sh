@@ -153,7 +153,7 @@ parse() {
 	echo "  $k: $p passed, $f failed$([ "$s" -gt 0 ] && echo ", $s skipped")"
 }
 
-adds=()
+adds=(--add build/user/bin/mboxctl)	# for mboxctl_test.sh
 for t in $tests; do adds+=(--add "build/user/selftests/$t:/mbox/tests/$t"); done
 adds+=(--add "$vm/guest-tests.sh:/mbox/bin/guest-tests.sh")
 
