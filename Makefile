@@ -65,6 +65,9 @@ EXAMPLES := $(patsubst userspace/examples/%.c,$(B)/user/bin/%,\
 	$(wildcard userspace/examples/*.c))
 SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 	$(wildcard tools/testing/selftests/mbox/*.c))
+# Shell selftests (TAP) are copied as they are; they run in the guest too.
+SELFTEST_SCRIPTS := $(patsubst tools/testing/selftests/mbox/%.sh,$(B)/user/selftests/%.sh,\
+	$(wildcard tools/testing/selftests/mbox/*.sh))
 
 .PHONY: all module module-build userspace selftests selftests32 check demo vm \
 	clean help install install-user install-module uninstall \
@@ -141,7 +144,11 @@ $(B)/ksft/.done:
 	  cp $$d/tools/testing/selftests/kselftest_harness.h \
 	     $$d/tools/testing/selftests/kselftest.h $(@D)/ && touch $@
 
-selftests: $(SELFTESTS)
+selftests: $(SELFTESTS) $(SELFTEST_SCRIPTS)
+
+$(B)/user/selftests/%.sh: tools/testing/selftests/mbox/%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 $(B)/user/selftests/%: tools/testing/selftests/mbox/%.c $(B)/ksft/.done \
 		$(B)/user/lib/libmbox.a $(wildcard tools/testing/selftests/mbox/*.h)

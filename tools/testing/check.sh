@@ -161,7 +161,7 @@ parse() {
 	echo "  $k: $p passed, $f failed$([ "$s" -gt 0 ] && echo ", $s skipped")"
 }
 
-adds=()
+adds=(--add build/user/bin/mboxctl)	# for mboxctl_test.sh
 for t in $tests; do adds+=(--add "build/user/selftests/$t:/mbox/tests/$t"); done
 # The 32-bit selftests run as "<name>-m32".
 for t in $tests32; do
