@@ -39,17 +39,46 @@ static int query(struct mbox_endpoint *ep)
 	return 0;
 }
 
+/* A message through a mailbox of its own, and the mailbox's stat. */
+static int roundtrip(struct mbox_endpoint *ep)
+{
+	char text[] = "through libmbox.so", buf[64];
+	struct mbox_msg out = { .buf = text, .len = strlen(text), .priority = 3 };
+	struct mbox_msg in = { .buf = buf, .len = sizeof(buf) };
+	struct mbox_info info;
+	uint32_t id;
+	int ret;
+
+	ret = mbox_mailbox_create(ep, "/pkgconfig-client", NULL, &id);
+	if (!ret)
+		ret = mbox_mailbox_send(ep, id, &out, 0, MBOX_NOWAIT);
+	if (!ret)
+		ret = mbox_mailbox_stat(ep, id, &info);
+	if (!ret)
+		ret = mbox_mailbox_receive(ep, id, &in, 0, MBOX_NOWAIT);
+	if (ret) {
+		printf("pkgconfig_client: roundtrip: %s\n", strerror(-ret));
+		return 1;
+	}
+	printf("pkgconfig_client: mailbox %s held %" PRIu32 " message; got \"%.*s\" at priority %" PRIu32 "\n",
+	       info.name, info.nr_msgs, (int)in.len, buf, in.priority);
+	if (info.nr_msgs != 1 || in.len != out.len || memcmp(buf, text, in.len) ||
+	    in.priority != 3)
+		return 1;
+	return mbox_mailbox_destroy(ep, id) ? 1 : 0;
+}
+
 /*
  * Each step gets the endpoint, prints what it found and returns 0, or
- * says what went wrong and returns 1.  A new step (a send and receive
- * through a mailbox, once libmbox has them) is a function above and a
- * line here.
+ * says what went wrong and returns 1.  A new step is a function above and
+ * a line here.
  */
 static const struct {
 	const char *name;
 	int (*run)(struct mbox_endpoint *ep);
 } steps[] = {
 	{ "query", query },
+	{ "roundtrip", roundtrip },
 };
 
 int main(void)
