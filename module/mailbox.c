@@ -146,7 +146,7 @@ static char *mbox_name_copy(u64 uname)
 	long len;
 	int i;
 
-	name = kmalloc(MBOX_NAME_MAX + 1, GFP_KERNEL);
+	name = kmalloc(MBOX_NAME_MAX + 1, GFP_KERNEL_ACCOUNT);
 	if (!name)
 		return ERR_PTR(-ENOMEM);
 	len = strncpy_from_user(name, u64_to_user_ptr(uname), MBOX_NAME_MAX + 1);

@@ -93,12 +93,28 @@ struct mbox_waiter {
 	struct pid *peer;
 };
 
+/* Message sizes the parameters may be set to: 1 byte to 64 MiB. */
+#define MBOX_MSG_SIZE_LIMIT	(64U << 20)
+
+static int mbox_param_set_size(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, MBOX_MSG_SIZE_LIMIT);
+}
+
+static const struct kernel_param_ops mbox_size_param_ops = {
+	.set = mbox_param_set_size,
+	.get = param_get_uint,
+};
+
 static unsigned int max_msg_size = 1 << 20;
-module_param(max_msg_size, uint, 0644);
+module_param_cb(max_msg_size, &mbox_size_param_ops, &max_msg_size, 0644);
+__MODULE_PARM_TYPE(max_msg_size, "uint");
 MODULE_PARM_DESC(max_msg_size, "Ceiling of the maximum message size of a queue (1 MiB)");
 
 static unsigned int default_msg_size = 8192;
-module_param(default_msg_size, uint, 0644);
+module_param_cb(default_msg_size, &mbox_size_param_ops, &default_msg_size,
+		0644);
+__MODULE_PARM_TYPE(default_msg_size, "uint");
 MODULE_PARM_DESC(default_msg_size, "Maximum message size of a queue created with 0 (8 KiB)");
 
 /**
@@ -166,30 +182,50 @@ EXPORT_SYMBOL_IF_KUNIT(mbox_queue_init);
 
 /* Messages */
 
+/*
+ * What a message of @len bytes counts against its sender's max_user_bytes:
+ * its payload and a fixed share for its bookkeeping, so that empty
+ * messages are not free.
+ */
+static size_t mbox_msg_charge(u32 len)
+{
+	static_assert(sizeof(struct mbox_msg) <= MBOX_MSG_OVERHEAD);
+	return (size_t)len + MBOX_MSG_OVERHEAD;
+}
+
+/**
+ * mbox_msg_alloc - a message, copied from userspace and charged
+ * @buf: the payload in userspace
+ * @len: its length, at most the max_msg_size module parameter
+ * @prio: its priority
+ *
+ * The sender's quota is charged before the memory is allocated, so a user
+ * over it allocates nothing.
+ *
+ * Return: the message, or ERR_PTR(-ENOMEM, -ENOSPC, -EFAULT, -EMSGSIZE).
+ */
 struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio)
 {
+	struct mbox_user *user;
 	struct mbox_msg *msg;
 	int ret;
 
+	if (len > READ_ONCE(max_msg_size))
+		return ERR_PTR(-EMSGSIZE);
+	user = mbox_user_get(current_euid());
+	if (IS_ERR(user))
+		return ERR_CAST(user);
+	ret = mbox_user_charge_bytes(user, mbox_msg_charge(len));
+	if (ret)
+		goto put;
+	ret = -ENOMEM;
 	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
 	if (!msg)
-		return ERR_PTR(-ENOMEM);
-	if (copy_from_user(msg->data, buf, len)) {
-		kvfree(msg);
-		return ERR_PTR(-EFAULT);
-	}
-	msg->user = mbox_user_get(current_euid());
-	if (IS_ERR(msg->user)) {
-		ret = PTR_ERR(msg->user);
-		kvfree(msg);
-		return ERR_PTR(ret);
-	}
-	ret = mbox_user_charge_bytes(msg->user, len);
-	if (ret) {
-		mbox_user_put(msg->user);
-		kvfree(msg);
-		return ERR_PTR(ret);
-	}
+		goto uncharge;
+	ret = -EFAULT;
+	if (copy_from_user(msg->data, buf, len))
+		goto free;
+	msg->user = user;
 	INIT_LIST_HEAD(&msg->node);
 	msg->seq = 0;
 	msg->waiter = NULL;
@@ -203,6 +239,14 @@ struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio)
 	msg->uid = current_euid();
 	msg->gid = current_egid();
 	return msg;
+
+free:
+	kvfree(msg);
+uncharge:
+	mbox_user_uncharge_bytes(user, mbox_msg_charge(len));
+put:
+	mbox_user_put(user);
+	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_IF_KUNIT(mbox_msg_alloc);
 
@@ -210,7 +254,7 @@ void mbox_msg_free(struct mbox_msg *msg)
 {
 	if (!msg)
 		return;
-	mbox_user_uncharge_bytes(msg->user, msg->len);
+	mbox_user_uncharge_bytes(msg->user, mbox_msg_charge(msg->len));
 	mbox_user_put(msg->user);
 	put_pid(msg->sender);
 	if (msg->call)

@@ -56,6 +56,11 @@ enum {
 #define MBOX_NAME_MAX		255	/* bytes of a name, without the NUL */
 #define MBOX_PRIO_MAX		31	/* priorities are 0..MBOX_PRIO_MAX */
 #define MBOX_UNBOUNDED		0xffffffffU	/* capacity: no count limit */
+/*
+ * A queued message counts its length plus MBOX_MSG_OVERHEAD bytes against
+ * its sender's quota (the module parameter max_user_bytes).
+ */
+#define MBOX_MSG_OVERHEAD	128
 
 /*
  * Blocking, for every operation that can wait (send, receive, ...): by

@@ -2563,7 +2563,8 @@ TEST_F(direct, process_whose_leader_exited_is_alive)
 /* ---- quota -------------------------------------------------------------- */
 
 #define QUOTA_MSG	100
-#define QUOTA_BYTES	1000
+#define QUOTA_CHARGE	(QUOTA_MSG + MBOX_MSG_OVERHEAD)
+#define QUOTA_BYTES	(10 * QUOTA_CHARGE)
 
 TEST_F(direct, unbounded_links_charged_to_sender_quota)
 {
@@ -2585,7 +2586,7 @@ TEST_F(direct, unbounded_links_charged_to_sender_quota)
 	self->restore_user_bytes = true;
 	ASSERT_EQ(0, mbox_param_set("max_user_bytes", QUOTA_BYTES));
 
-	for (i = 0; i < QUOTA_BYTES / QUOTA_MSG; i++)
+	for (i = 0; i < QUOTA_BYTES / QUOTA_CHARGE; i++)
 		ASSERT_EQ(0, agent_send(nob, MBOX_ADDR_PID, me, msg, 0,
 					MBOX_NONBLOCK));
 	/* Over the quota: ENOSPC, blocking or not; it never waits. */
@@ -2604,7 +2605,7 @@ TEST_F(direct, unbounded_links_charged_to_sender_quota)
 	ASSERT_EQ(0, mbox_direct_disable(self->fd));
 	ASSERT_EQ(0, mbox_direct_enable(self->fd, MBOX_DIRECT_ANYONE,
 					MBOX_UNBOUNDED, QUOTA_MSG, 0, NULL));
-	for (i = 0; i < QUOTA_BYTES / QUOTA_MSG; i++)
+	for (i = 0; i < QUOTA_BYTES / QUOTA_CHARGE; i++)
 		ASSERT_EQ(0, agent_send(nob, MBOX_ADDR_PID, me, msg, 0,
 					MBOX_NONBLOCK));
 	EXPECT_EQ(-ENOSPC, agent_send(nob, MBOX_ADDR_PID, me, msg, 0,

@@ -494,7 +494,9 @@ TEST_F(msgq, unbounded_takes_many_messages)
 }
 
 #define QUOTA_MSG	4096
-#define QUOTA_BYTES	(16 * QUOTA_MSG)
+/* What one message counts against the quota. */
+#define QUOTA_CHARGE	(QUOTA_MSG + MBOX_MSG_OVERHEAD)
+#define QUOTA_BYTES	(16 * QUOTA_CHARGE)
 
 struct quota {
 	__u32 id;		/* unbounded */
@@ -556,14 +558,14 @@ TEST_F(msgq, user_quota_enospc)
 	ASSERT_EQ(0, mbox_param_set("max_user_bytes", QUOTA_BYTES));
 
 	ASSERT_EQ(0, mbox_run_as_nobody(quota_child, q));
-	EXPECT_EQ(QUOTA_BYTES / QUOTA_MSG, q->sent);
+	EXPECT_EQ(QUOTA_BYTES / QUOTA_CHARGE, q->sent);
 	EXPECT_EQ(-ENOSPC, q->stop_err);
 	EXPECT_EQ(-ENOSPC, q->blocking_err);
 	EXPECT_EQ(-ENOSPC, q->bounded_err);
 	EXPECT_TRUE(mbox_queue_empty(self->fd, q->bounded_id));
 
 	/* Root (CAP_SYS_RESOURCE) is not held to it. */
-	for (i = 0; i < QUOTA_BYTES / QUOTA_MSG + 4; i++)
+	for (i = 0; i < QUOTA_BYTES / QUOTA_CHARGE + 4; i++)
 		EXPECT_EQ(0, mbox_send(self->fd, q->id, msg, sizeof(msg), 0,
 				       MBOX_NONBLOCK));
 
@@ -581,6 +583,103 @@ TEST_F(msgq, user_quota_enospc)
 	EXPECT_EQ(0, mbox_param_set("max_user_bytes", self->saved_user_bytes));
 	self->restore_user_bytes = false;
 	munmap(q, sizeof(*q));
+}
+
+/* As nobody: empty messages until something stops them. */
+static int empty_child(void *arg)
+{
+	struct quota *q = arg;
+	int fd, ret;
+
+	fd = mbox_dev_open();
+	ret = fd < 0 ? fd : mbox_open_id(fd, q->id, MBOX_OPEN_SEND);
+	if (ret)
+		return ret;
+	q->sent = 0;
+	for (;;) {
+		ret = mbox_send(fd, q->id, "", 0, 0, MBOX_NONBLOCK);
+		if (ret || ++q->sent > 100000)
+			break;
+	}
+	q->stop_err = ret;
+	close(fd);
+	return 0;
+}
+
+/* Each message counts MBOX_MSG_OVERHEAD bytes beyond its length. */
+TEST_F(msgq, user_quota_counts_empty_messages)
+{
+	struct quota *q;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set max_user_bytes");
+	q = mbox_shared_alloc(sizeof(*q));
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, mbox_param_get("max_user_bytes",
+				    &self->saved_user_bytes));
+	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL,
+					MBOX_UNBOUNDED, MBOX_POLICY_SHARED,
+					0666, &q->id));
+	self->restore_user_bytes = true;
+	ASSERT_EQ(0, mbox_param_set("max_user_bytes",
+				    10 * MBOX_MSG_OVERHEAD));
+	ASSERT_EQ(0, mbox_run_as_nobody(empty_child, q));
+	EXPECT_EQ(10, q->sent);
+	EXPECT_EQ(-ENOSPC, q->stop_err);
+	munmap(q, sizeof(*q));
+}
+
+/* The size parameters take 1 byte to 64 MiB, and nothing else. */
+TEST_F(msgq, size_parameters_are_checked)
+{
+	static const char *const names[] = { "max_msg_size", "default_msg_size" };
+	static const struct {
+		unsigned long long val;
+		int err;
+	} bad[] = {
+		{ 0, -EINVAL },
+		{ (64ULL << 20) + 1, -EINVAL },
+		{ 1ULL << 32, -ERANGE },	/* not even a uint */
+		{ ~0ULL, -ERANGE },
+	};
+	unsigned long long saved, now;
+	unsigned int i, j;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set module parameters");
+	for (i = 0; i < MBOX_ARRAY_SIZE(names); i++) {
+		ASSERT_EQ(0, mbox_param_get(names[i], &saved));
+		for (j = 0; j < MBOX_ARRAY_SIZE(bad); j++) {
+			EXPECT_EQ(bad[j].err, mbox_param_set(names[i],
+							     bad[j].val)) {
+				TH_LOG("%s = %llu", names[i], bad[j].val);
+			}
+			ASSERT_EQ(0, mbox_param_get(names[i], &now));
+			EXPECT_EQ(saved, now);
+		}
+		EXPECT_EQ(0, mbox_param_set(names[i], 64ULL << 20));
+		EXPECT_EQ(0, mbox_param_set(names[i], 1));
+		EXPECT_EQ(0, mbox_param_set(names[i], saved));
+	}
+}
+
+/* A lowered ceiling applies at once, also to queues made before. */
+TEST_F(msgq, lowered_ceiling_applies_to_every_send)
+{
+	unsigned long long saved;
+	char msg[200] = { 0 };
+	__u32 id;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set max_msg_size");
+	ASSERT_EQ(0, mbox_param_get("max_msg_size", &saved));
+	ASSERT_EQ(0, mbox_create_sized(self->fd, 0, 4, 200, 0, 0, 0600, &id));
+	ASSERT_EQ(0, mbox_param_set("max_msg_size", 100));
+	EXPECT_EQ(-EMSGSIZE, mbox_send(self->fd, id, msg, 101, 0,
+				       MBOX_NONBLOCK));
+	EXPECT_EQ(0, mbox_send(self->fd, id, msg, 100, 0, MBOX_NONBLOCK));
+	ASSERT_EQ(0, mbox_param_set("max_msg_size", saved));
+	EXPECT_EQ(0, mbox_send(self->fd, id, msg, 200, 0, MBOX_NONBLOCK));
 }
 
 /* ---- synchronous send and shared receivers ------------------------------ */
