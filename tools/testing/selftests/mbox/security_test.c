@@ -7,6 +7,8 @@
  *    max_user_bytes with ENOSPC while another user goes on, a process
  *    with nothing but CAP_SYS_RESOURCE goes beyond, and receiving or
  *    destroying gives the quota back;
+ *  - memory cgroups: messages are kernel memory charged to the sender's
+ *    memory cgroup, whose memory.max holds (fixture memcg);
  *  - IPC namespaces: names and ids of one are not seen from another, and
  *    the root of a user namespace has CAP_IPC_OWNER over the mailboxes of
  *    the IPC namespaces it owns, and no others;
@@ -1350,6 +1352,304 @@ TEST_F_TIMEOUT(sec, userns_root_owns_only_its_ipc_namespace, 60)
 	close(u->go[0]);
 	close(u->go[1]);
 	munmap(u, sizeof(*u));
+}
+
+/* ---- memory cgroups ----------------------------------------------------- */
+
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_MAX		(16ULL << 20)
+/* memory.current may pass memory.max by no more than this. */
+#define CG_SLACK	(1ULL << 20)
+
+static int cg_read(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int cg_write(const char *dir, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return write_file(path, val);
+}
+
+static long long cg_u64(const char *dir, const char *file)
+{
+	char buf[64];
+	int ret = cg_read(dir, file, buf, sizeof(buf));
+
+	return ret ? ret : strtoll(buf, NULL, 10);
+}
+
+/* A "key value" line of a flat-keyed file such as memory.events. */
+static long long cg_key(const char *dir, const char *file, const char *key)
+{
+	char buf[1024], *p;
+	size_t len = strlen(key);
+	int ret = cg_read(dir, file, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, len) && p[len] == ' ')
+			return strtoll(p + len + 1, NULL, 10);
+	return -ENOENT;
+}
+
+/* Write "mbox-test: <what>" to the kernel log (root only). */
+static void kmsg_mark(const char *what)
+{
+	char buf[128];
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC), len;
+
+	if (fd < 0)
+		return;
+	len = snprintf(buf, sizeof(buf), "mbox-test: %s\n", what);
+	if (write(fd, buf, len) != len)
+		perror("# /dev/kmsg");
+	close(fd);
+}
+
+FIXTURE(memcg) {
+	int fd;
+	char cg[128];
+	bool made_cg;
+	bool enabled_memory;	/* we added +memory to the root's subtree */
+	struct mbox_cleanup cl;
+};
+
+/* Message lengths: a slab object, and more than a page (kvmalloc). */
+FIXTURE_VARIANT(memcg) {
+	__u32 len;
+};
+
+FIXTURE_VARIANT_ADD(memcg, slab) {
+	.len = 1000,
+};
+
+FIXTURE_VARIANT_ADD(memcg, kvmalloc) {
+	.len = 20000,
+};
+
+FIXTURE_SETUP(memcg)
+{
+	char buf[256];
+
+	self->made_cg = false;
+	self->enabled_memory = false;
+	self->fd = mbox_dev_open();
+	if (self->fd == -ENOENT)
+		SKIP(return, "/dev/mbox is absent: the mbox module is not loaded");
+	ASSERT_LE(0, self->fd);
+	if (cg_read(CG_ROOT, "cgroup.controllers", buf, sizeof(buf)))
+		SKIP(return, "no cgroup2 at %s", CG_ROOT);
+	if (!strstr(buf, "memory"))
+		SKIP(return, "no memory controller in %s (no CONFIG_MEMCG?)",
+		     CG_ROOT);
+	ASSERT_EQ(0, cg_read(CG_ROOT, "cgroup.subtree_control", buf,
+			     sizeof(buf)));
+	if (!strstr(buf, "memory")) {
+		ASSERT_EQ(0, cg_write(CG_ROOT, "cgroup.subtree_control",
+				      "+memory"));
+		self->enabled_memory = true;
+	}
+	snprintf(self->cg, sizeof(self->cg), CG_ROOT "/mbox-sec-%d",
+		 (int)getpid());
+	ASSERT_EQ(0, mkdir(self->cg, 0755));
+	self->made_cg = true;
+	snprintf(buf, sizeof(buf), "%llu", CG_MAX);
+	ASSERT_EQ(0, cg_write(self->cg, "memory.max", buf));
+	/* No swap in the guest; where there is, keep it out. */
+	cg_write(self->cg, "memory.swap.max", "0");
+}
+
+FIXTURE_TEARDOWN(memcg)
+{
+	int i;
+
+	mbox_cleanup_run(&self->cl);
+	if (self->made_cg) {
+		/* A killed child may take a moment to leave it. */
+		for (i = 0; i < 1000 && rmdir(self->cg) && errno == EBUSY; i++)
+			mbox_sleep_ms(10);
+	}
+	if (self->enabled_memory)
+		cg_write(CG_ROOT, "cgroup.subtree_control", "-memory");
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+struct flood {
+	const char *cg;
+	__u32 box;
+	__u32 len;
+	unsigned long long limit;	/* bytes to send at most */
+	unsigned long long sent;	/* bytes */
+	unsigned long long high;	/* highest memory.current seen */
+	int err;
+	bool joined;
+	bool sample;	/* no memory.peak (before 5.19): read memory.current */
+};
+
+/* Join the cgroup, then send to the unbounded mailbox without end. */
+static int flood_child(void *arg)
+{
+	struct flood *f = arg;
+	char *msg = calloc(1, f->len);
+	unsigned long long n = 0;
+	long long cur;
+	int fd;
+
+	if (!msg || cg_write(f->cg, "cgroup.procs", "0"))
+		return 101;
+	f->joined = true;
+	fd = mbox_dev_open();
+	if (fd < 0 || mbox_open_id(fd, f->box, MBOX_OPEN_SEND))
+		return 102;
+	f->sent = 0;
+	f->err = 0;
+	while (f->sent < f->limit) {
+		f->err = mbox_send(fd, f->box, msg, f->len, 0, MBOX_NONBLOCK);
+		if (f->err)
+			break;
+		f->sent += f->len;
+		/* Reading it allocates too: not when there is memory.peak. */
+		if (f->sample && ++n % 64 == 0) {
+			cur = cg_u64(f->cg, "memory.current");
+			if (cur > 0 && (unsigned long long)cur > f->high)
+				f->high = cur;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* The unbounded mailbox of a flood, for messages of f->len bytes. */
+static int flood_box(FIXTURE_DATA(memcg) *self, struct flood *f)
+{
+	int ret = mbox_create_sized(self->fd, MBOX_CREATE_SYSTEM,
+				    MBOX_UNBOUNDED, f->len, 0, 0, 0600,
+				    &f->box);
+
+	if (!ret)
+		mbox_track_id(&self->cl, f->box);
+	return ret;
+}
+
+/*
+ * Messages are kernel memory charged to the sender's memory cgroup: a
+ * root process (CAP_SYS_RESOURCE: no mbox quota) in a cgroup with
+ * memory.max 16 MiB sends to an unbounded mailbox without end.  The limit
+ * holds: the sends fail (ENOMEM, ENOSPC) or the memcg OOM killer kills
+ * the sender, inside its cgroup; memory.current (memory.peak) never goes
+ * past memory.max; the rest of the system goes on; and destroying the
+ * mailbox gives the memory back.  Today's module allocates with
+ * GFP_KERNEL_ACCOUNT, which invokes the memcg OOM killer when the charge
+ * fails (Documentation/testing.rst): the test tells the kernel log where
+ * that is expected, and check.sh accepts the OOM killer's call trace
+ * there, and only there.
+ */
+TEST_F_TIMEOUT(memcg, limit_holds_and_is_given_back, 120)
+{
+	struct flood *f = mbox_shared_alloc(sizeof(*f));
+	long long peak, before, after, kills_before, kills;
+	struct mbox_stat st;
+	__u32 other;
+	pid_t pid;
+	int status, i;
+
+	ASSERT_NE(NULL, f);
+	f->cg = self->cg;
+	f->len = variant->len;
+	/* Four times memory.max is "without end": it must stop before. */
+	f->limit = 4 * CG_MAX;
+	f->sample = cg_u64(self->cg, "memory.peak") < 0;
+	ASSERT_EQ(0, flood_box(self, f));
+	kills_before = cg_key(self->cg, "memory.events", "oom_kill");
+
+	kmsg_mark("expect-oom-begin");
+	pid = mbox_spawn(flood_child, f);
+	ASSERT_LT(0, pid);
+	mbox_track_pid(&self->cl, pid);
+	status = mbox_reap(pid);
+	kmsg_mark("expect-oom-end");
+
+	kills = cg_key(self->cg, "memory.events", "oom_kill") - kills_before;
+	peak = cg_u64(self->cg, "memory.peak");	/* 5.19 on */
+	if (peak < 0)
+		peak = f->high;
+	ASSERT_TRUE(f->joined);
+	ASSERT_EQ(0, sec_stat(self->fd, 0, f->box, &st));
+	TH_LOG("%u-byte messages: %s after %llu bytes (%u queued, %llu bytes); memory.peak %lld of %llu; %lld OOM kill(s)",
+	       f->len, status == 128 + SIGKILL ? "killed" : strerror(-f->err),
+	       f->sent, st.nr_msgs, (unsigned long long)st.nr_bytes, peak,
+	       CG_MAX, kills);
+
+	/* It stopped: a failed send, or killed by the memcg OOM killer. */
+	if (status == 128 + SIGKILL) {
+		EXPECT_LE(1, kills);
+	} else {
+		EXPECT_EQ(0, status);
+		EXPECT_TRUE(f->err == -ENOMEM || f->err == -ENOSPC) {
+			TH_LOG("the sends stopped with %d", f->err);
+		}
+	}
+	EXPECT_GT(4 * CG_MAX, f->sent);
+	EXPECT_GE(CG_MAX + CG_SLACK, (unsigned long long)peak);
+	EXPECT_LT(0, st.nr_msgs);
+
+	/* The rest of the system is fine. */
+	ASSERT_EQ(0, mbox_create(self->fd, NULL, 0, 1, MBOX_POLICY_SHARED,
+				 0600, &other));
+	EXPECT_EQ(0, mbox_send(self->fd, other, "alive", 5, 0, MBOX_NONBLOCK));
+	EXPECT_TRUE(mbox_recv_is(self->fd, other, "alive"));
+	EXPECT_EQ(0, cred_run(&nobody, job_unaffected,
+			      &(struct job){ .box = 0 }));
+
+	/*
+	 * Destroying the mailbox gives the cgroup its memory back: the
+	 * messages were what filled it.
+	 */
+	before = cg_u64(self->cg, "memory.current");
+	TH_LOG("memory.stat: slab %lld, vmalloc %lld, anon %lld, kernel %lld",
+	       cg_key(self->cg, "memory.stat", "slab"),
+	       cg_key(self->cg, "memory.stat", "vmalloc"),
+	       cg_key(self->cg, "memory.stat", "anon"),
+	       cg_key(self->cg, "memory.stat", "kernel"));
+	EXPECT_LE(CG_MAX / 2, before);
+	EXPECT_EQ(0, mbox_destroy(self->fd, f->box));
+	for (i = 0; i < 100; i++) {
+		after = cg_u64(self->cg, "memory.current");
+		if (after < (long long)(CG_MAX / 8))
+			break;
+		mbox_sleep_ms(10);
+	}
+	TH_LOG("memory.current %lld before the destroy, %lld after", before,
+	       after);
+	EXPECT_GT((long long)(CG_MAX / 8), after);
+
+	/* The cgroup's room is back: half as many messages fit again. */
+	ASSERT_EQ(0, flood_box(self, f));
+	f->limit = (unsigned long long)f->len * (st.nr_msgs / 2 + 1);
+	EXPECT_EQ(0, mbox_run(flood_child, f));
+	EXPECT_EQ(0, f->err);
+	EXPECT_LE(f->limit, f->sent);
+	EXPECT_EQ(0, mbox_destroy(self->fd, f->box));
+	munmap(f, sizeof(*f));
 }
 
 TEST_HARNESS_MAIN
