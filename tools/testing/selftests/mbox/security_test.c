@@ -606,6 +606,44 @@ TEST_F(sec, quota_bytes_counts_bounded_mailboxes)
 	munmap(j, sizeof(*j));
 }
 
+#define EMPTY_QUOTA	4096
+
+/*
+ * Empty messages are not free: each is kernel memory (its header, the
+ * sender's pid), so the byte quota charges it something too.  Whatever
+ * that overhead, at least a byte a message, ENOSPC comes within
+ * EMPTY_QUOTA + 1 of them, where a quota of payload bytes alone would
+ * let an unprivileged user queue them without end.
+ */
+TEST_F_TIMEOUT(sec, quota_bytes_counts_empty_messages, 60)
+{
+	struct job *j = mbox_shared_alloc(sizeof(*j));
+
+	ASSERT_NE(NULL, j);
+	ASSERT_EQ(0, sec_param_set(self, "max_user_bytes", EMPTY_QUOTA));
+	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL,
+					MBOX_UNBOUNDED, MBOX_POLICY_SHARED,
+					0666, &j->box));
+	j->len = 0;
+	j->max = EMPTY_QUOTA + 1;
+	ASSERT_EQ(0, cred_run(&user1000, job_send, j));
+	TH_LOG("uid 1000 queued %u empty messages under max_user_bytes %u",
+	       j->done, EMPTY_QUOTA);
+	EXPECT_EQ(-ENOSPC, j->err);
+	EXPECT_GE(EMPTY_QUOTA, j->done);
+	EXPECT_LT(0, j->done);
+	/* And they give it back. */
+	EXPECT_EQ(0, mbox_destroy(self->fd, j->box));
+	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL,
+					MBOX_UNBOUNDED, MBOX_POLICY_SHARED,
+					0666, &j->box));
+	j->max = j->done;
+	ASSERT_EQ(0, cred_run(&user1000, job_send, j));
+	EXPECT_EQ(0, j->err);
+	EXPECT_EQ(0, mbox_destroy(self->fd, j->box));
+	munmap(j, sizeof(*j));
+}
+
 /* ---- permissions -------------------------------------------------------- */
 
 static const __u32 modes[] = {
