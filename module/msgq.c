@@ -219,7 +219,12 @@ struct mbox_msg *mbox_msg_alloc(const void __user *buf, u32 len, u32 prio)
 	if (ret)
 		goto put;
 	ret = -ENOMEM;
-	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
+	/*
+	 * A full memory cgroup fails the send with ENOMEM rather than running
+	 * its OOM killer against the sender.
+	 */
+	msg = kvmalloc(struct_size(msg, data, len),
+		       GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!msg)
 		goto uncharge;
 	ret = -EFAULT;

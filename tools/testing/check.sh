@@ -87,32 +87,6 @@ if [ -n "${KDIR[debug]:-}" ]; then
 		"$vm/build-module.sh" "${KDIR[debug]}" "$out/sparse.log"
 fi
 
-# expected_oom: the kernel log on stdin, less the "Call Trace:" line of
-# each memory-cgroup OOM report inside a window that a test marked with
-# "mbox-test: expect-oom-begin" and "mbox-test: expect-oom-end" in the
-# kernel log (security_test's memcg tests: the OOM killer dumps its stack
-# whenever it runs).  A report runs from "invoked oom-killer:" to "Memory
-# cgroup out of memory: Killed process"; any other report (a global OOM),
-# and every other line of the window, is kept and judged as usual.
-expected_oom() {
-	awk '
-	function flush(  i) { for (i = 1; i <= n; i++) print buf[i]; n = 0; rep = 0 }
-	/mbox-test: expect-oom-begin/ { flush(); win = 1; print; next }
-	/mbox-test: expect-oom-end/ { flush(); win = 0; print; next }
-	win && / invoked oom-killer: / { flush(); rep = 1 }
-	rep {
-		buf[++n] = $0
-		if ($0 ~ /Memory cgroup out of memory: Killed process /) {
-			for (i = 1; i <= n; i++)
-				if (buf[i] !~ /Call Trace:$/) print buf[i]
-			n = 0; rep = 0
-		}
-		next
-	}
-	{ print }
-	END { flush() }'
-}
-
 # parse KERNEL OUTPUT CONSOLE: count the results of one boot
 parse() {
 	local k=$1 output=$2 console=$3 p=0 f=0 s=0 line
@@ -165,14 +139,13 @@ parse() {
 	splat+='|unreferenced object|INFO: task .* blocked|circular locking|recursive locking'
 	splat+='|inconsistent lock|suspicious RCU|soft lockup|Call Trace|Objects remaining'
 	splat+='|suspected memory leak'
-	line=$(sed -n '/mbox-vm: insmod/,$p' "$console" | expected_oom |
-		grep -E -m1 "$splat")
+	line=$(sed -n '/mbox-vm: insmod/,$p' "$console" | grep -E -m1 "$splat")
 	if [ -n "$line" ]; then
 		f=$((f + 1)); failed=$((failed + 1))
 		problems+=("$k: kernel splat: $line")
 		echo "  kernel splat (full log: $console):"
-		sed -n '/mbox-vm: insmod/,$p' "$console" | expected_oom |
-			grep -E -A12 -m1 "$splat" | sed 's/^/    /'
+		sed -n '/mbox-vm: insmod/,$p' "$console" | grep -E -A12 -m1 "$splat" |
+			sed 's/^/    /'
 	fi
 	if grep -q '^mbox-vm: kmemleak-begin' "$output"; then
 		f=$((f + 1)); failed=$((failed + 1))
