@@ -1448,20 +1448,6 @@ static long long cg_key(const char *dir, const char *file, const char *key)
 	return -ENOENT;
 }
 
-/* Write "mbox-test: <what>" to the kernel log (root only). */
-static void kmsg_mark(const char *what)
-{
-	char buf[128];
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC), len;
-
-	if (fd < 0)
-		return;
-	len = snprintf(buf, sizeof(buf), "mbox-test: %s\n", what);
-	if (write(fd, buf, len) != len)
-		perror("# /dev/kmsg");
-	close(fd);
-}
-
 FIXTURE(memcg) {
 	int fd;
 	char cg[128];
