@@ -79,6 +79,7 @@ enum mbox_wait_state {
  * @from: receiver: only messages of this sender, or NULL
  * @sync: sender: wait until received, not only queued
  * @cancel: sender: gave up while its message was being copied out
+ * @blocked: sender: counted in the queue's nr_senders
  * @peer: sender: the receiving process, a counted reference
  */
 struct mbox_waiter {
@@ -90,6 +91,7 @@ struct mbox_waiter {
 	struct pid *from;
 	bool sync;
 	bool cancel;
+	bool blocked;
 	struct pid *peer;
 };
 
@@ -346,6 +348,19 @@ static void mbox_wake(struct mbox_waiter *w, int state)
 	wake_up_process(w->task);
 }
 
+/*
+ * A blocked sender's send is done (its message is queued, or received):
+ * it counts in the queue's totals now, not once its task runs again.
+ */
+static void mbox_sender_done(struct mbox_queue *q, struct mbox_waiter *w,
+			     int state)
+{
+	q->nr_senders--;
+	q->nr_sent++;
+	w->blocked = false;
+	mbox_wake(w, state);
+}
+
 static bool mbox_wants(struct pid *from, const struct mbox_msg *msg)
 {
 	return !from || from == msg->sender;
@@ -393,7 +408,7 @@ static void mbox_accept(struct mbox_queue *q, struct mbox_msg *msg,
 			mbox_count(q, msg);
 	}
 	if (w && !w->sync)
-		mbox_wake(w, MBOX_WAIT_SENT);
+		mbox_sender_done(q, w, MBOX_WAIT_SENT);
 }
 
 /*
@@ -458,7 +473,7 @@ static void mbox_take(struct mbox_queue *q, struct mbox_msg *msg)
 		if (w->sync)
 			msg->waiter = w;
 		else
-			mbox_wake(w, MBOX_WAIT_SENT);
+			mbox_sender_done(q, w, MBOX_WAIT_SENT);
 	}
 	msg->reserved = true;
 }
@@ -479,8 +494,10 @@ static struct mbox_msg *mbox_settle(struct mbox_queue *q, struct mbox_msg *msg,
 		mbox_admit_senders(q);
 		if (w && received)
 			w->peer = get_pid(task_tgid(current));
-		if (w)
-			mbox_wake(w, received ? MBOX_WAIT_DONE : MBOX_WAIT_DEAD);
+		if (w && received)
+			mbox_sender_done(q, w, MBOX_WAIT_DONE);
+		else if (w)
+			mbox_wake(w, MBOX_WAIT_DEAD);
 		return msg;
 	}
 	if (w && w->cancel) {
@@ -636,13 +653,13 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 		notify = 0;
 	}
 	q->nr_senders++;
+	w.blocked = true;
 	spin_unlock(&q->lock);
 	mbox_notify(q, notify);
 
 	ret = mbox_wait(&w, blk);
 
 	spin_lock(&q->lock);
-	q->nr_senders--;
 	notify = 0;
 	if (w.state == MBOX_WAITING) {
 		/* Interrupted or timed out: withdraw the message, if we can. */
@@ -660,12 +677,14 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 			notify = EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM;
 		}
 	}
+	/* Not done: interrupted, timed out, cancelled, or the queue killed. */
+	if (w.blocked)
+		q->nr_senders--;
 	switch (w.state) {
 	case MBOX_WAIT_DONE:
 		*receiver = w.peer;
 		fallthrough;
 	case MBOX_WAIT_SENT:
-		q->nr_sent++;
 		ret = 0;
 		break;
 	case MBOX_WAIT_DEAD:

@@ -534,10 +534,9 @@ static void fill_a5(const struct field *fields, unsigned int n, void *img,
 
 /*
  * Wait until the caller of a call that was received counts as a sender
- * that is done: a synchronous send is counted in total_sent (and leaves
- * nr_senders) only when its task runs again, which may be after the
- * receiver has returned (a known bug: stat_test's
- * blocked_send_counted_when_it_completes).
+ * that is done.  The module counts it when the request is received
+ * (stat_test's blocked_send_counted_when_it_completes); this only guards
+ * the snapshot against a regression there turning into a flaky test.
  */
 static int world_settle(struct world *w)
 {
