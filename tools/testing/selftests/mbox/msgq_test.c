@@ -732,6 +732,13 @@ TEST_F_TIMEOUT(msgq, shared_receivers_each_message_once, 120)
 		ASSERT_LT(0, pids[i]);
 		mbox_track_pid(&self->cl, pids[i]);
 	}
+	/*
+	 * Every receiver waits before the first send: one that came late
+	 * would find the mailbox destroyed already (ENOENT), and fewer
+	 * would compete.
+	 */
+	for (i = 0; i < nrx; i++)
+		ASSERT_EQ(0, mbox_wait_blocked(pids[i]));
 
 	for (i = 0; i < LOOP_MSGS; i++) {
 		seq = i;
