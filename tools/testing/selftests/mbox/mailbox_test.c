@@ -32,6 +32,8 @@ FIXTURE(mbox) {
 	int fd;
 	__u64 features;
 	struct mbox_cleanup cl;
+	bool restore_user_mailboxes;
+	unsigned long long saved_user_mailboxes;
 };
 
 FIXTURE_SETUP(mbox)
@@ -48,6 +50,9 @@ FIXTURE_SETUP(mbox)
 FIXTURE_TEARDOWN(mbox)
 {
 	mbox_cleanup_run(&self->cl);
+	if (self->restore_user_mailboxes)
+		mbox_param_set("max_user_mailboxes",
+			       self->saved_user_mailboxes);
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -832,6 +837,75 @@ TEST_F(mbox, process_owned_last_fd_close_destroys)
 	EXPECT_EQ(-ENOENT, mbox_open_id(ep2, id, MBOX_OPEN_SEND));
 	EXPECT_EQ(-ENOENT, mbox_open_name(ep2, name, MBOX_OPEN_SEND, NULL));
 	close(ep2);
+}
+
+/* What a child made before CREATE failed, in MAP_SHARED memory. */
+struct quota_run {
+	unsigned int limit;	/* stop after limit + 1 mailboxes anyway */
+	unsigned int made;
+	int err;
+};
+
+/* Process-owned mailboxes on one endpoint until CREATE fails. */
+static int child_create_until_error(void *arg)
+{
+	struct quota_run *q = arg;
+	int fd = mbox_dev_open(), ret = 0;
+	__u32 id;
+
+	if (fd < 0)
+		return fd;
+	for (q->made = 0; q->made <= q->limit; q->made++) {
+		ret = mbox_create(fd, NULL, 0, 1, MBOX_POLICY_SHARED, 0600,
+				  &id);
+		if (ret)
+			break;
+	}
+	q->err = ret;
+	close(fd);	/* destroys them all */
+	return 0;
+}
+
+TEST_F(mbox, user_mailbox_quota_enospc)
+{
+	unsigned long long limit;
+	struct quota_run *q;
+	__u32 id;
+
+	q = mbox_shared_alloc(sizeof(*q));
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, mbox_param_get("max_user_mailboxes", &limit));
+	if (mbox_is_root()) {
+		/* A low limit for nobody; root has CAP_SYS_RESOURCE. */
+		self->saved_user_mailboxes = limit;
+		self->restore_user_mailboxes = true;
+		ASSERT_EQ(0, mbox_param_set("max_user_mailboxes", 4));
+		q->limit = 4;
+		ASSERT_EQ(0, mbox_run_as_nobody(child_create_until_error, q));
+		EXPECT_EQ(4, q->made);
+		EXPECT_EQ(-ENOSPC, q->err);
+		q->limit = 8;
+		ASSERT_EQ(0, mbox_run(child_create_until_error, q));
+		EXPECT_EQ(9, q->made);
+		EXPECT_EQ(0, q->err);
+		EXPECT_EQ(0, mbox_param_set("max_user_mailboxes", limit));
+		self->restore_user_mailboxes = false;
+	} else {
+		/* The module's limit, which this user cannot raise. */
+		EXPECT_EQ(-EACCES, mbox_param_set("max_user_mailboxes",
+						  limit + 1));
+		q->limit = limit;
+		ASSERT_EQ(0, mbox_run(child_create_until_error, q));
+		EXPECT_EQ(limit, q->made) {
+			TH_LOG("this user had %llu mailboxes already: a test left them",
+			       limit - q->made);
+		}
+		EXPECT_EQ(-ENOSPC, q->err);
+	}
+	/* Closing the endpoint gave them back. */
+	EXPECT_EQ(0, mbox_create(self->fd, NULL, 0, 1, MBOX_POLICY_SHARED,
+				 0600, &id));
+	munmap(q, sizeof(*q));
 }
 
 TEST_F(mbox, exclusive_policy_one_receiver_ebusy)
