@@ -9,8 +9,9 @@
 #     module for each kernel;
 #  3. runs checkpatch.pl --strict and sparse (C=2, warnings fatal);
 #  4. boots each kernel under QEMU, loads the module, runs the selftests
-#     (and KUnit on the debug kernel), unloads it, and fails on any kernel
-#     splat, kmemleak report, missing result or timeout;
+#     as root and again as an unprivileged user (and KUnit on the debug
+#     kernel), unloads it, and fails on any kernel splat, kmemleak report,
+#     missing result or timeout;
 #  5. runs the packaging tests (tools/testing/install.sh): make install and
 #     uninstall, a pkg-config client, DKMS on Debian's 6.1 and 6.12;
 #  6. prints a line per kernel and last "mbox: N passed, M failed".
@@ -87,12 +88,12 @@ if [ -n "${KDIR[debug]:-}" ]; then
 		"$vm/build-module.sh" "${KDIR[debug]}" "$out/sparse.log"
 fi
 
-# parse KERNEL OUTPUT CONSOLE: count the results of one boot
+# parse KERNEL OUTPUT CONSOLE PROGRAMS: count the results of one boot
 parse() {
-	local k=$1 output=$2 console=$3 p=0 f=0 s=0 line
+	local k=$1 output=$2 console=$3 want=$4 p=0 f=0 s=0 line
 
 	# Results: the selftests' TAP lines and KUnit's test-case lines.
-	eval "$(awk -v k="$k" -v tests="$tests" '
+	eval "$(awk -v k="$k" -v tests="$want" '
 		function problem(msg) { bad[++nb] = msg; f++ }
 		BEGIN { n = split(tests, want, /[ \n]+/) }
 		/^mbox-vm: program / { prog = $3; plan[prog] = -1; got[prog] = 0; inp = 1; next }
@@ -173,6 +174,11 @@ adds+=(--add "$vm/guest-tests.sh:/mbox/bin/guest-tests.sh")
 for c in userspace/examples/*.c; do adds+=(--add "build/user/bin/$(basename "$c" .c)"); done
 adds+=(--add userspace/examples/demo.sh:/mbox/tests/examples)
 tests+=" examples"
+# The unprivileged run (testing.rst): every program but the 32-bit
+# copies again as "<name>-user" (guest-tests.sh), on the debug kernel
+# without those of user_skip_debug.
+user_tests=$(for t in $tests; do [[ $t = *-m32 ]] || echo "$t"; done)
+user_skip_debug="prodcons_test"
 
 for k in $kernels; do
 	step "module for $k"
@@ -181,10 +187,15 @@ for k in $kernels; do
 		"$vm/build-module.sh" "$k" "${KDIR[$k]}" || continue
 	step "tests on $k (QEMU)"
 	mkdir -p "$out/$k"
+	users= want=$tests
+	for t in $user_tests; do
+		[ "$k" = debug ] && [[ " $user_skip_debug " = *" $t "* ]] && continue
+		users+=" $t" want+=" $t-user"
+	done
 	rc=0
 	MBOX_CACHE=${MBOX_CACHE:-} "$vm/run.sh" --kernel "$k" --module "build/$k/module" \
 		--timeout "$vm_timeout" --out "$out/$k" "${adds[@]}" -- guest-tests.sh \
-		>/dev/null 2>"$out/$k/run.log" || rc=$?
+		$users >/dev/null 2>"$out/$k/run.log" || rc=$?
 	if [ $rc -eq 124 ]; then
 		fail "$k: TIMEOUT: the guest hung (no poweroff within ${vm_timeout}s)"
 		tail -n 15 "$out/$k/console.log" | sed 's/^/    /'
@@ -192,7 +203,8 @@ for k in $kernels; do
 		fail "$k: the guest died, or the module failed to load or unload"
 		cat "$out/$k/run.log" | tail -n 30 | sed 's/^/    /'
 	fi
-	[ -f "$out/$k/output.log" ] && parse "$k" "$out/$k/output.log" "$out/$k/console.log"
+	[ -f "$out/$k/output.log" ] &&
+		parse "$k" "$out/$k/output.log" "$out/$k/console.log" "$want"
 done
 
 # tap NAME TAP-LOG STATUS: count the results of a TAP script

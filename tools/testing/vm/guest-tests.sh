@@ -1,9 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the VM (see run.sh): every selftest in /mbox/tests, then the
-# KUnit module when there is one.  Each block is framed by "mbox-vm:" lines
+# Runs inside the VM (see run.sh): every selftest in /mbox/tests, then
+# those named as arguments again as an unprivileged user, then the KUnit
+# module when there is one.  Each block is framed by "mbox-vm:" lines
 # that check.sh reads.
+#
+#   guest-tests.sh [NAME...]
 
 for t in /mbox/tests/*; do
 	[ -x "$t" ] || continue
@@ -12,6 +15,22 @@ for t in /mbox/tests/*; do
 	timeout 600 "$t"
 	echo "mbox-vm: program-exit $name $?"
 done
+
+# The unprivileged run: each NAME as "NAME-user", by mboxtest (uid and gid
+# 2000, no capabilities; the tests' other users are nobody and 1000),
+# with root's mailboxes of mbox_util.h's MBOX_ROOT_* to be refused by.
+if [ $# -gt 0 ]; then
+	echo 'mboxtest:x:2000:2000:mbox tests:/tmp:/bin/sh' >>/etc/passwd
+	echo 'mboxtest:x:2000:' >>/etc/group
+	mboxctl create --mode 0600 /mbox-selftest-root-0600 >/dev/null
+	mboxctl create --mode 0622 /mbox-selftest-root-0622 >/dev/null
+	for name in "$@"; do
+		echo "mbox-vm: program $name-user"
+		timeout 600 su -s /bin/sh mboxtest -c "exec /mbox/tests/$name"
+		echo "mbox-vm: program-exit $name-user $?"
+	done
+	mboxctl destroy /mbox-selftest-root-0600 /mbox-selftest-root-0622
+fi
 
 if [ -e /lib/mbox/mbox_kunit.ko ]; then
 	echo "mbox-vm: kunit"

@@ -893,7 +893,11 @@ TEST_F(direct, recv_any_reports_each_sender)
 	ASSERT_NE(NULL, s1);
 	s2 = agent_new_as(self, (uid_t)-1, (gid_t)-1, pidfd);
 	ASSERT_NE(NULL, s2);
-	nob = agent_new_as(self, MBOX_NOBODY, MBOX_NOBODY, pidfd);
+	/* Another user, as root; unprivileged, one more of ours. */
+	if (mbox_is_root())
+		nob = agent_new_as(self, MBOX_NOBODY, MBOX_NOBODY, pidfd);
+	else
+		nob = agent_new_as(self, (uid_t)-1, (gid_t)-1, pidfd);
 	ASSERT_NE(NULL, nob);
 
 	/* Senders need no direct receiving of their own. */
@@ -909,8 +913,8 @@ TEST_F(direct, recv_any_reports_each_sender)
 				 buf, sizeof(buf), &r));
 	EXPECT_TRUE(got(&r, buf, "one"));
 	EXPECT_EQ(s1->pid, r.sender_pid);
-	EXPECT_EQ(0, r.sender_uid);
-	EXPECT_EQ(0, r.sender_gid);
+	EXPECT_EQ(geteuid(), r.sender_uid);
+	EXPECT_EQ(getegid(), r.sender_gid);
 	EXPECT_EQ(0, r.msg_flags);
 	EXPECT_EQ(0, r.priority);
 	EXPECT_EQ(0, r.token);
@@ -925,8 +929,8 @@ TEST_F(direct, recv_any_reports_each_sender)
 				 buf, sizeof(buf), &r));
 	EXPECT_TRUE(got(&r, buf, "three"));
 	EXPECT_EQ(nob->pid, r.sender_pid);
-	EXPECT_EQ(MBOX_NOBODY, r.sender_uid);
-	EXPECT_EQ(MBOX_NOBODY, r.sender_gid);
+	EXPECT_EQ(mbox_is_root() ? MBOX_NOBODY : geteuid(), r.sender_uid);
+	EXPECT_EQ(mbox_is_root() ? MBOX_NOBODY : getegid(), r.sender_gid);
 
 	ASSERT_EQ(0, recv_direct(self->fd, MBOX_ADDR_PID, 0, MBOX_NONBLOCK,
 				 buf, sizeof(buf), &r));
@@ -1880,6 +1884,7 @@ TEST_F(direct, pidns_child_receives_from_parent_namespace)
 	struct mbox_bg bg;
 	int pidfd, ret;
 
+	MBOX_NEED_ROOT("make a pid namespace (CAP_SYS_ADMIN)");
 	pidfd = mbox_pidfd_open(me);
 	ASSERT_LE(0, pidfd);
 	ret = agents_new_pidns(self, 2, pidfd, &ns, &helper);
@@ -1927,6 +1932,7 @@ TEST_F(direct, pidns_child_sends_to_parent_namespace)
 	char buf[32];
 	int pidfd, ret;
 
+	MBOX_NEED_ROOT("make a pid namespace (CAP_SYS_ADMIN)");
 	ASSERT_EQ(0, mbox_direct_enable(self->fd, 0, 4, 0, 0, NULL));
 	pidfd = mbox_pidfd_open(me);
 	ASSERT_LE(0, pidfd);
@@ -1977,8 +1983,7 @@ TEST_F(direct, other_user_eperm_unless_anyone)
 	char buf[16];
 	int pidfd;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root to drop to another user");
+	MBOX_NEED_ROOT("drop to another user");
 	pidfd = mbox_pidfd_open(me);
 	ASSERT_LE(0, pidfd);
 	nob = agent_new_as(self, MBOX_NOBODY, MBOX_NOBODY, pidfd);
@@ -2019,25 +2024,32 @@ TEST_F(direct, other_user_eperm_unless_anyone)
 TEST_F(direct, same_user_may_other_user_may_not)
 {
 	struct agent *n1, *n2, *other;
+	/* Root drops to nobody; a user is its own non-root user. */
+	uid_t uid = mbox_is_root() ? MBOX_NOBODY : (uid_t)-1;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root to drop to other users");
-	n1 = agent_new_as(self, MBOX_NOBODY, MBOX_NOBODY, -1);
+	n1 = agent_new_as(self, uid, uid, -1);
 	ASSERT_NE(NULL, n1);
-	n2 = agent_new_as(self, MBOX_NOBODY, MBOX_NOBODY, -1);
+	n2 = agent_new_as(self, uid, uid, -1);
 	ASSERT_NE(NULL, n2);
-	other = agent_new_as(self, MBOX_OTHER_UID, MBOX_OTHER_UID, -1);
-	ASSERT_NE(NULL, other);
 
 	/* Two processes of one non-root user talk, both ways. */
 	ASSERT_EQ(0, agent_direct(n1, 0, 4, 0, 0));
 	ASSERT_EQ(0, agent_direct(n2, 0, 4, 0, 0));
 	EXPECT_EQ(0, agent_send(n2, MBOX_ADDR_PID, n1->pid, "n2->n1", 0, 0));
 	EXPECT_TRUE(agent_recv_is(n1, MBOX_ADDR_PID, 0, "n2->n1", n2->pid));
-	EXPECT_EQ(MBOX_NOBODY, n1->r.sender_uid);
+	EXPECT_EQ(mbox_is_root() ? MBOX_NOBODY : geteuid(),
+		  n1->r.sender_uid);
 	EXPECT_EQ(0, agent_send(n1, MBOX_ADDR_PID, n2->pid, "n1->n2", 0, 0));
 	EXPECT_TRUE(agent_recv_is(n2, MBOX_ADDR_PID, n1->pid, "n1->n2",
 				  n1->pid));
+	if (!mbox_is_root()) {
+		/* Another user takes a drop to it: root only. */
+		EXPECT_EQ(0, agent_stop(n1));
+		EXPECT_EQ(0, agent_stop(n2));
+		return;
+	}
+	other = agent_new_as(self, MBOX_OTHER_UID, MBOX_OTHER_UID, -1);
+	ASSERT_NE(NULL, other);
 
 	/* Between two non-root users: no, either way. */
 	ASSERT_EQ(0, agent_direct(other, 0, 4, 0, 0));
@@ -2102,8 +2114,7 @@ TEST_F(direct, kill_rules_real_and_saved_uids)
 {
 	struct agent *rx1000, *tx, *rx_root, *nob;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root to drop to other users");
+	MBOX_NEED_ROOT("drop to other users");
 	/* A receiver running as 1000. */
 	rx1000 = agent_new_res(self, MBOX_OTHER_UID, MBOX_OTHER_UID,
 			       MBOX_OTHER_UID);
@@ -2444,6 +2455,7 @@ TEST_F(direct, pid_reuse_new_process_never_gets_old_messages)
 {
 	int ret;
 
+	MBOX_NEED_ROOT("make a pid namespace and set ns_last_pid");
 	if (access("/proc/sys/kernel/ns_last_pid", F_OK))
 		SKIP(return,
 		     "no /proc/sys/kernel/ns_last_pid (CONFIG_CHECKPOINT_RESTORE)");
@@ -2566,6 +2578,64 @@ TEST_F(direct, process_whose_leader_exited_is_alive)
 #define QUOTA_CHARGE	(QUOTA_MSG + MBOX_MSG_OVERHEAD)
 #define QUOTA_BYTES	(10 * QUOTA_CHARGE)
 
+/* Messages an unprivileged user fills its quota with: few, but big. */
+#define USER_QUOTA_MSG	65536
+#define USER_QUOTA_CHARGE (USER_QUOTA_MSG + MBOX_MSG_OVERHEAD)
+
+/*
+ * unbounded_links_charged_to_sender_quota unprivileged: the module's
+ * max_user_bytes, as it is, binds the test sending to itself.
+ */
+static void link_quota_unprivileged(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(direct) *self)
+{
+	static char msg[USER_QUOTA_MSG];
+	unsigned long long limit, sent = 0;
+	pid_t me = getpid();
+	struct mbox_recv r;
+	int ret;
+
+	ASSERT_EQ(0, mbox_param_get("max_user_bytes", &limit));
+	if (limit / USER_QUOTA_CHARGE > 4096)
+		SKIP(return, "max_user_bytes is %llu: too much to fill", limit);
+	ASSERT_EQ(0, mbox_direct_enable(self->fd, 0, MBOX_UNBOUNDED,
+					USER_QUOTA_MSG, 0, NULL));
+	for (;;) {
+		ret = mbox_send_direct(self->fd, MBOX_ADDR_PID, me, msg,
+				       sizeof(msg), 0, MBOX_NONBLOCK, 0, NULL);
+		if (ret || ++sent > limit / USER_QUOTA_CHARGE)
+			break;
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(limit / USER_QUOTA_CHARGE, sent) {
+		TH_LOG("this user had %llu bytes queued already: a test left them",
+		       limit - sent * USER_QUOTA_CHARGE);
+	}
+	/* Blocking or not; it never waits. */
+	EXPECT_EQ(-ENOSPC, mbox_send_direct(self->fd, MBOX_ADDR_PID, me, msg,
+					    sizeof(msg), 0, 0, 0, NULL));
+
+	/* One received gives room for one. */
+	mbox_recv_direct_init(&r, MBOX_ADDR_PID, 0, msg, sizeof(msg),
+			      MBOX_NONBLOCK);
+	ASSERT_EQ(0, mbox_recv_ex(self->fd, &r));
+	EXPECT_EQ(0, mbox_send_direct(self->fd, MBOX_ADDR_PID, me, msg,
+				      sizeof(msg), 0, MBOX_NONBLOCK, 0, NULL));
+	EXPECT_EQ(-ENOSPC, mbox_send_direct(self->fd, MBOX_ADDR_PID, me, msg,
+					    sizeof(msg), 0, MBOX_NONBLOCK, 0,
+					    NULL));
+
+	/* Disabling frees what was queued, and its charge. */
+	ASSERT_EQ(0, mbox_direct_disable(self->fd));
+	ASSERT_EQ(0, mbox_direct_enable(self->fd, 0, MBOX_UNBOUNDED,
+					USER_QUOTA_MSG, 0, NULL));
+	for (sent = 0; sent < limit / USER_QUOTA_CHARGE; sent++)
+		ASSERT_EQ(0, mbox_send_direct(self->fd, MBOX_ADDR_PID, me, msg,
+					      sizeof(msg), 0, MBOX_NONBLOCK,
+					      0, NULL));
+	ASSERT_EQ(0, mbox_direct_disable(self->fd));
+}
+
 TEST_F(direct, unbounded_links_charged_to_sender_quota)
 {
 	char msg[QUOTA_MSG + 1];
@@ -2573,8 +2643,10 @@ TEST_F(direct, unbounded_links_charged_to_sender_quota)
 	pid_t me = getpid();
 	int i;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root to set max_user_bytes");
+	if (!mbox_is_root()) {
+		link_quota_unprivileged(_metadata, self);
+		return;
+	}
 	memset(msg, 'q', QUOTA_MSG);
 	msg[QUOTA_MSG] = '\0';
 	ASSERT_EQ(0, mbox_param_get("max_user_bytes",

@@ -693,8 +693,27 @@ static int nobody_open_child(void *arg)
 
 TEST_F(libmbox, open_as_nobody_eacces)
 {
+	struct mbox_endpoint *ep2;
 	struct two_boxes b;
+	uint32_t got = 0;
 
+	if (!mbox_is_root()) {
+		/* Unprivileged, the test is the other user, of root's. */
+		LIB_ROOT_MAILBOX(self->ep, &b.open_id);
+		ASSERT_EQ(0, mbox_endpoint_open(&ep2));
+		EXPECT_ERR(EACCES, mbox_mailbox_open(ep2, MBOX_ROOT_PRIVATE,
+						     MBOX_OPEN_SEND, &got));
+		EXPECT_EQ(0, got);
+		EXPECT_ERR(EACCES, mbox_mailbox_open_id(ep2, b.open_id,
+							MBOX_OPEN_SEND |
+							MBOX_OPEN_RECV));
+		EXPECT_EQ(0, mbox_mailbox_open_id(ep2, b.open_id,
+						  MBOX_OPEN_SEND));
+		/* Not the owner: may not destroy what it may use. */
+		EXPECT_ERR(EPERM, mbox_mailbox_destroy(ep2, b.open_id));
+		mbox_endpoint_close(ep2);
+		return;
+	}
 	mbox_test_name(b.private_name, sizeof(b.private_name), "private");
 	ASSERT_EQ(0, lib_create_system(self->ep, &self->cl, b.private_name, 4,
 				       0600, &b.private_id));
@@ -829,7 +848,10 @@ TEST_F(libmbox, chown_changes_owner_and_group_in_stat)
 	EXPECT_EQ(MBOX_NOBODY, info.gid);
 
 	ASSERT_EQ(0, lib_send_str(self->ep, id, "to nobody", 0, MBOX_NOWAIT));
-	EXPECT_EQ(0, mbox_run_as_nobody(new_owner_child, &id));
+	/* As root, nobody; unprivileged, its creator still (cuid). */
+	EXPECT_EQ(0, mbox_is_root() ?
+		     mbox_run_as_nobody(new_owner_child, &id) :
+		     mbox_run(new_owner_child, &id));
 	ASSERT_EQ(0, mbox_mailbox_stat(self->ep, id, &info));
 	EXPECT_EQ(0640, info.mode);
 	EXPECT_EQ(0, info.nr_msgs);
@@ -854,18 +876,35 @@ static int nobody_send_child(void *arg)
 
 TEST_F(libmbox, chmod_changes_mode_in_stat)
 {
+	bool root = mbox_is_root();
+	struct mbox_endpoint *ep2;
 	struct mbox_info info;
 	uint32_t id;
 
 	ASSERT_EQ(0, lib_create_system(self->ep, &self->cl, NULL, 4, 0600,
 				       &id));
-	EXPECT_EQ(1, mbox_run_as_nobody(nobody_send_child, &id));
+	/* Another user (root only: it takes a drop to nobody). */
+	if (root) {
+		EXPECT_EQ(1, mbox_run_as_nobody(nobody_send_child, &id));
+	}
 	errno = ERRNO_SENTINEL;
 	EXPECT_EQ(0, mbox_mailbox_chmod(self->ep, id, 0642));
 	EXPECT_EQ(ERRNO_SENTINEL, errno);
 	ASSERT_EQ(0, mbox_mailbox_stat(self->ep, id, &info));
 	EXPECT_EQ(0642, info.mode);
-	EXPECT_EQ(0, mbox_run_as_nobody(nobody_send_child, &id));
+	if (root) {
+		EXPECT_EQ(0, mbox_run_as_nobody(nobody_send_child, &id));
+	}
+	/* Unprivileged, the mode binds its owner too: 0242, no receiving. */
+	if (!root) {
+		ASSERT_EQ(0, mbox_endpoint_open(&ep2));
+		EXPECT_EQ(0, mbox_mailbox_chmod(self->ep, id, 0242));
+		EXPECT_ERR(EACCES, mbox_mailbox_open_id(ep2, id,
+							MBOX_OPEN_RECV));
+		EXPECT_EQ(0, mbox_mailbox_chmod(self->ep, id, 0642));
+		EXPECT_EQ(0, mbox_mailbox_open_id(ep2, id, MBOX_OPEN_RECV));
+		mbox_endpoint_close(ep2);
+	}
 
 	/* x bits, or bits beyond: refused, the mode stays. */
 	EXPECT_ERR(EINVAL, mbox_mailbox_chmod(self->ep, id, 0777));
@@ -961,12 +1000,28 @@ static int nobody_stat_child(void *arg)
 TEST_F(libmbox, stat_errors)
 {
 	struct mbox_info info;
-	uint32_t ids[2];
+	uint32_t ids[2], id;
+	unsigned int seen = 0;
 
 	EXPECT_ERR(ENOENT, mbox_mailbox_stat(self->ep, UINT32_MAX, &info));
 	EXPECT_ERR(ENOENT, mbox_mailbox_stat(self->ep, 0, &info));
 	EXPECT_ERR(ENOENT, mbox_mailbox_next(self->ep, UINT32_MAX, &info));
 	/* Who may not use it may not see it. */
+	if (!mbox_is_root()) {
+		/* Unprivileged, the test is the other user, of root's. */
+		LIB_ROOT_MAILBOX(self->ep, &ids[1]);
+		ASSERT_EQ(0, mbox_mailbox_stat(self->ep, ids[1], &info));
+		EXPECT_EQ(0622, info.mode);
+		EXPECT_EQ(0, info.uid);
+		/* Listed, and the 0600 one not. */
+		for (id = 1; !mbox_mailbox_next(self->ep, id, &info);
+		     id = info.id + 1) {
+			EXPECT_STRNE(MBOX_ROOT_PRIVATE, info.name);
+			seen += info.id == ids[1];
+		}
+		EXPECT_EQ(1, seen);
+		return;
+	}
 	ASSERT_EQ(0, lib_create_system(self->ep, &self->cl, NULL, 1, 0600,
 				       &ids[0]));
 	ASSERT_EQ(0, lib_create_system(self->ep, &self->cl, NULL, 1, 0622,
@@ -1036,13 +1091,17 @@ TEST_F(libmbox, receive_reports_sender_priority_and_flags)
 	struct mbox_bg bg;
 	uint32_t id;
 	pid_t pid;
+	/* Root's sender is nobody; unprivileged, one of its own. */
+	bool root = mbox_is_root();
+	uid_t uid = root ? MBOX_NOBODY : geteuid();
+	gid_t gid = root ? MBOX_NOBODY : getegid();
 
 	ASSERT_EQ(0, lib_create_system(self->ep, &self->cl, NULL, 4, 0622,
 				       &id));
 	ASSERT_EQ(0, senders_init(&ss));
 	s.id = id;
-	ASSERT_EQ(0, sender_start(&ss, &self->cl, &s, MBOX_NOBODY,
-				  MBOX_NOBODY, &pid));
+	ASSERT_EQ(0, sender_start(&ss, &self->cl, &s, root ? uid : (uid_t)-1,
+				  root ? gid : (gid_t)-1, &pid));
 
 	memset(&m, 0xa5, sizeof(m));
 	m.buf = buf;
@@ -1056,8 +1115,8 @@ TEST_F(libmbox, receive_reports_sender_priority_and_flags)
 	EXPECT_EQ(7, m.priority);
 	EXPECT_EQ(0, m.flags);
 	EXPECT_EQ(pid, m.pid);
-	EXPECT_EQ(MBOX_NOBODY, m.uid);
-	EXPECT_EQ(MBOX_NOBODY, m.gid);
+	EXPECT_EQ(uid, m.uid);
+	EXPECT_EQ(gid, m.gid);
 	EXPECT_EQ(0, m.token);
 	senders_release(&ss);
 	EXPECT_EQ(0, mbox_reap(pid));
@@ -2034,6 +2093,7 @@ TEST_F(libmbox, process_anyone_accepts_other_users)
 	struct senders ss;
 	pid_t pid;
 
+	MBOX_NEED_ROOT("drop to another user");
 	/* As kill(2) would: nobody may not send to root... */
 	ASSERT_EQ(0, mbox_process_enable(self->ep, NULL, 0));
 	ASSERT_EQ(0, senders_init(&ss));

@@ -107,6 +107,18 @@ static inline int lib_create_system(struct mbox_endpoint *ep,
 }
 
 /*
+ * In a test, unprivileged: the id of root's MBOX_ROOT_SENDONLY (see
+ * mbox_util.h), opened on ep to send; SKIP if it does not exist.
+ */
+#define LIB_ROOT_MAILBOX(ep, idp) do {					\
+		int __ret = mbox_mailbox_open(ep, MBOX_ROOT_SENDONLY,	\
+					      MBOX_OPEN_SEND, idp);	\
+		if (__ret == -ENOENT)					\
+			SKIP(return, MBOX_ROOT_ABSENT);			\
+		ASSERT_EQ(0, __ret);					\
+	} while (0)
+
+/*
  * mbox_cleanup_run() through libmbox: destroy the tracked mailboxes
  * (already destroyed: fine) and kill the children not reaped yet.
  */

@@ -32,6 +32,8 @@ FIXTURE(mbox) {
 	int fd;
 	__u64 features;
 	struct mbox_cleanup cl;
+	bool restore_user_mailboxes;
+	unsigned long long saved_user_mailboxes;
 };
 
 FIXTURE_SETUP(mbox)
@@ -48,6 +50,9 @@ FIXTURE_SETUP(mbox)
 FIXTURE_TEARDOWN(mbox)
 {
 	mbox_cleanup_run(&self->cl);
+	if (self->restore_user_mailboxes)
+		mbox_param_set("max_user_mailboxes",
+			       self->saved_user_mailboxes);
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -462,6 +467,22 @@ TEST_F(mbox, destroy_by_other_user_eperm)
 	__u32 id;
 	int ep2;
 
+	if (!mbox_is_root()) {
+		/* Root's, which this user may send to and nothing more. */
+		MBOX_ROOT_MAILBOX(self->fd, &id);
+		EXPECT_EQ(-EPERM, mbox_destroy(self->fd, id));
+		EXPECT_EQ(-EPERM, mbox_set(self->fd, id, MBOX_SET_MODE, 0, 0,
+					   0666));
+		EXPECT_EQ(-EPERM, mbox_set(self->fd, id, MBOX_SET_UID,
+					   geteuid(), 0, 0));
+		/* Still there, its mode unchanged. */
+		ep2 = mbox_dev_open();
+		ASSERT_LE(0, ep2);
+		EXPECT_EQ(0, mbox_open_id(ep2, id, MBOX_OPEN_SEND));
+		EXPECT_EQ(-EACCES, mbox_open_id(ep2, id, MBOX_OPEN_RECV));
+		close(ep2);
+		return;
+	}
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 4,
 					MBOX_POLICY_SHARED, 0666, &id));
 	r.id = id;
@@ -484,6 +505,21 @@ TEST_F(mbox, set_passes_ownership)
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 4,
 					MBOX_POLICY_SHARED, 0600, &id));
 	r.id = id;
+
+	if (!mbox_is_root()) {
+		/* Given away, it stays its creator's: cuid is an owner. */
+		ASSERT_EQ(0, mbox_set(self->fd, id,
+				      MBOX_SET_UID | MBOX_SET_GID,
+				      MBOX_NOBODY, MBOX_NOBODY, 0));
+		r.rights = MBOX_OPEN_SEND | MBOX_OPEN_RECV;
+		EXPECT_EQ(0, mbox_run(child_open, &r));
+		r.set_flags = MBOX_SET_MODE;
+		r.mode = 0622;
+		EXPECT_EQ(0, mbox_run(child_set, &r));
+		EXPECT_EQ(0, mbox_run(child_destroy, &r));
+		EXPECT_EQ(-ENOENT, mbox_destroy(self->fd, id));
+		return;
+	}
 
 	/* Before: nobody may neither destroy, change nor open it. */
 	EXPECT_EQ(EPERM, mbox_run_as_nobody(child_destroy, &r));
@@ -551,6 +587,23 @@ TEST_F(mbox, set_mode_changes_access)
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 4,
 					MBOX_POLICY_SHARED, 0600, &id));
 	r.id = id;
+
+	if (!mbox_is_root()) {
+		/* Without CAP_IPC_OWNER, the owner's bits bind the owner. */
+		ASSERT_EQ(0, mbox_set(self->fd, id, MBOX_SET_MODE, 0, 0, 0200));
+		r.rights = MBOX_OPEN_SEND;
+		EXPECT_EQ(0, mbox_run(child_open, &r));
+		r.rights = MBOX_OPEN_RECV;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+
+		ASSERT_EQ(0, mbox_set(self->fd, id, MBOX_SET_MODE, 0, 0, 0400));
+		EXPECT_EQ(0, mbox_run(child_open, &r));
+		r.rights = MBOX_OPEN_SEND;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		EXPECT_EQ(0, mbox_destroy(self->fd, id));
+		return;
+	}
+
 	r.rights = MBOX_OPEN_SEND;
 	EXPECT_EQ(EACCES, mbox_run_as_nobody(child_open, &r));
 
@@ -576,6 +629,26 @@ TEST_F(mbox, mode_0600_denies_others_eacces)
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, name, 4,
 					MBOX_POLICY_SHARED, 0600, &id));
 	r.id = id;
+
+	if (!mbox_is_root()) {
+		/* Its owner may, without CAP_IPC_OWNER, ... */
+		r.rights = MBOX_OPEN_SEND | MBOX_OPEN_RECV;
+		EXPECT_EQ(0, mbox_run(child_open, &r));
+		EXPECT_EQ(0, mbox_destroy(self->fd, id));
+		/* ... and root's 0600 one is closed to it, whatever the rights. */
+		r.id = 0;
+		r.name = MBOX_ROOT_PRIVATE;
+		r.rights = MBOX_OPEN_SEND;
+		if (mbox_run(child_open, &r) == ENOENT)
+			SKIP(return, MBOX_ROOT_ABSENT);
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		r.rights = MBOX_OPEN_RECV;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		r.rights = MBOX_OPEN_SEND | MBOX_OPEN_RECV;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		return;
+	}
+
 	r.rights = MBOX_OPEN_SEND;
 	EXPECT_EQ(EACCES, mbox_run_as_nobody(child_open, &r));
 	r.rights = MBOX_OPEN_RECV;
@@ -599,6 +672,18 @@ TEST_F(mbox, mode_0622_allows_send_only)
 	struct mbox_recv rv;
 	char buf[32];
 	__u32 id;
+
+	if (!mbox_is_root()) {
+		/* Root's 0622 one, as the others it lets send. */
+		MBOX_ROOT_MAILBOX(self->fd, &r.id);
+		r.rights = MBOX_OPEN_RECV;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		r.rights = MBOX_OPEN_SEND | MBOX_OPEN_RECV;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		r.rights = MBOX_OPEN_SEND;
+		EXPECT_EQ(0, mbox_run(child_open, &r));
+		return;
+	}
 
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 4,
 					MBOX_POLICY_SHARED, 0622, &id));
@@ -626,6 +711,7 @@ TEST_F(mbox, mode_group_bits)
 	struct req r = { 0 };
 	__u32 id;
 
+	MBOX_NEED_ROOT("drop to users in and out of a mailbox's group");
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 4,
 					MBOX_POLICY_SHARED, 0620, &id));
 	ASSERT_EQ(0, mbox_set(self->fd, id, MBOX_SET_GID, 0, MBOX_NOBODY, 0));
@@ -649,8 +735,17 @@ TEST_F(mbox, mode_owner_bits_apply_to_owner_alone)
 	/* As in System V IPC: the owner gets the owner's bits, not others'. */
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 4,
 					MBOX_POLICY_SHARED, 0066, &id));
-	ASSERT_EQ(0, mbox_set(self->fd, id, MBOX_SET_UID, MBOX_NOBODY, 0, 0));
 	r.id = id;
+	if (!mbox_is_root()) {
+		/* Here the owner is the creator itself, without CAP_IPC_OWNER. */
+		r.rights = MBOX_OPEN_SEND;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		r.rights = MBOX_OPEN_RECV;
+		EXPECT_EQ(EACCES, mbox_run(child_open, &r));
+		EXPECT_EQ(0, mbox_destroy(self->fd, id));
+		return;
+	}
+	ASSERT_EQ(0, mbox_set(self->fd, id, MBOX_SET_UID, MBOX_NOBODY, 0, 0));
 	r.rights = MBOX_OPEN_SEND;
 	EXPECT_EQ(EACCES, mbox_run_as_nobody(child_open, &r));
 	EXPECT_EQ(0, as_other(child_open, &r));
@@ -672,11 +767,14 @@ TEST_F(mbox, process_owned_only_owner_receives_eperm)
 	EXPECT_EQ(-EPERM, mbox_open_id(ep2, id, MBOX_OPEN_RECV | MBOX_OPEN_SEND));
 	EXPECT_EQ(0, mbox_open_id(ep2, id, MBOX_OPEN_SEND));
 
-	r.id = id;
-	r.rights = MBOX_OPEN_RECV;
-	EXPECT_EQ(EPERM, mbox_run_as_nobody(child_open, &r));
-	r.rights = MBOX_OPEN_SEND;
-	EXPECT_EQ(0, mbox_run_as_nobody(child_open, &r));
+	/* Another user, too (root only: it takes a drop to nobody). */
+	if (mbox_is_root()) {
+		r.id = id;
+		r.rights = MBOX_OPEN_RECV;
+		EXPECT_EQ(EPERM, mbox_run_as_nobody(child_open, &r));
+		r.rights = MBOX_OPEN_SEND;
+		EXPECT_EQ(0, mbox_run_as_nobody(child_open, &r));
+	}
 
 	EXPECT_EQ(0, mbox_send(ep2, id, "owner", 5, 0, MBOX_NONBLOCK));
 	EXPECT_TRUE(mbox_recv_is(self->fd, id, "owner"));
@@ -739,6 +837,75 @@ TEST_F(mbox, process_owned_last_fd_close_destroys)
 	EXPECT_EQ(-ENOENT, mbox_open_id(ep2, id, MBOX_OPEN_SEND));
 	EXPECT_EQ(-ENOENT, mbox_open_name(ep2, name, MBOX_OPEN_SEND, NULL));
 	close(ep2);
+}
+
+/* What a child made before CREATE failed, in MAP_SHARED memory. */
+struct quota_run {
+	unsigned int limit;	/* stop after limit + 1 mailboxes anyway */
+	unsigned int made;
+	int err;
+};
+
+/* Process-owned mailboxes on one endpoint until CREATE fails. */
+static int child_create_until_error(void *arg)
+{
+	struct quota_run *q = arg;
+	int fd = mbox_dev_open(), ret = 0;
+	__u32 id;
+
+	if (fd < 0)
+		return fd;
+	for (q->made = 0; q->made <= q->limit; q->made++) {
+		ret = mbox_create(fd, NULL, 0, 1, MBOX_POLICY_SHARED, 0600,
+				  &id);
+		if (ret)
+			break;
+	}
+	q->err = ret;
+	close(fd);	/* destroys them all */
+	return 0;
+}
+
+TEST_F(mbox, user_mailbox_quota_enospc)
+{
+	unsigned long long limit;
+	struct quota_run *q;
+	__u32 id;
+
+	q = mbox_shared_alloc(sizeof(*q));
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, mbox_param_get("max_user_mailboxes", &limit));
+	if (mbox_is_root()) {
+		/* A low limit for nobody; root has CAP_SYS_RESOURCE. */
+		self->saved_user_mailboxes = limit;
+		self->restore_user_mailboxes = true;
+		ASSERT_EQ(0, mbox_param_set("max_user_mailboxes", 4));
+		q->limit = 4;
+		ASSERT_EQ(0, mbox_run_as_nobody(child_create_until_error, q));
+		EXPECT_EQ(4, q->made);
+		EXPECT_EQ(-ENOSPC, q->err);
+		q->limit = 8;
+		ASSERT_EQ(0, mbox_run(child_create_until_error, q));
+		EXPECT_EQ(9, q->made);
+		EXPECT_EQ(0, q->err);
+		EXPECT_EQ(0, mbox_param_set("max_user_mailboxes", limit));
+		self->restore_user_mailboxes = false;
+	} else {
+		/* The module's limit, which this user cannot raise. */
+		EXPECT_EQ(-EACCES, mbox_param_set("max_user_mailboxes",
+						  limit + 1));
+		q->limit = limit;
+		ASSERT_EQ(0, mbox_run(child_create_until_error, q));
+		EXPECT_EQ(limit, q->made) {
+			TH_LOG("this user had %llu mailboxes already: a test left them",
+			       limit - q->made);
+		}
+		EXPECT_EQ(-ENOSPC, q->err);
+	}
+	/* Closing the endpoint gave them back. */
+	EXPECT_EQ(0, mbox_create(self->fd, NULL, 0, 1, MBOX_POLICY_SHARED,
+				 0600, &id));
+	munmap(q, sizeof(*q));
 }
 
 TEST_F(mbox, exclusive_policy_one_receiver_ebusy)
@@ -1208,7 +1375,8 @@ TEST_F(mbox, struct_sizes_short_einval_long_e2big)
 	struct mbox_create c = { .capacity = 4, .mode = 0600 };
 	struct mbox_open o = { .flags = MBOX_OPEN_SEND };
 	struct mbox_id m = { 0 };
-	struct mbox_set st = { .flags = MBOX_SET_MODE, .mode = 0666 };
+	/* Others rw, the owner w only: seen by root's nobody and by a user. */
+	struct mbox_set st = { .flags = MBOX_SET_MODE, .mode = 0266 };
 	struct mbox_send s;
 	struct mbox_recv r;
 	struct req rq = { 0 };
@@ -1288,10 +1456,15 @@ TEST_F(mbox, struct_sizes_short_einval_long_e2big)
 	EXPECT_EQ(-EEXIST, mbox_open_id(ep2, id, MBOX_OPEN_SEND));
 	EXPECT_TRUE(mbox_recv_is(self->fd, id, "kept"));
 	EXPECT_TRUE(mbox_queue_empty(self->fd, id));
-	/* The mode is still 0600: nobody cannot open it. */
+	/* The mode is still 0600: nobody cannot open it, its owner may. */
 	rq.id = id;
-	rq.rights = MBOX_OPEN_SEND;
-	EXPECT_EQ(EACCES, mbox_run_as_nobody(child_open, &rq));
+	if (mbox_is_root()) {
+		rq.rights = MBOX_OPEN_SEND;
+		EXPECT_EQ(EACCES, mbox_run_as_nobody(child_open, &rq));
+	} else {
+		rq.rights = MBOX_OPEN_RECV;
+		EXPECT_EQ(0, mbox_run(child_open, &rq));
+	}
 	EXPECT_EQ(0, mbox_destroy(self->fd, id));
 	close(ep2);
 	close(ep3);

@@ -49,6 +49,12 @@
 #define MBOX_DEV_PATH		"/dev/" MBOX_DEVICE_NAME
 #define MBOX_PARAM_DIR		"/sys/module/mbox/parameters/"
 
+/*
+ * The users tests drop to as "other users", as root.  make check runs
+ * every suite a second time as a user of its own (uid and gid 2000, see
+ * tools/testing/vm/guest-tests.sh), which must be neither of these, nor
+ * MBOX_OTHER_UID + 1 (a gid of msgq_test's).
+ */
 #define MBOX_NOBODY		65534	/* uid and gid of nobody/nogroup */
 #define MBOX_OTHER_UID		1000	/* a third user, neither root nor nobody */
 
@@ -511,6 +517,51 @@ static inline void *mbox_shared_alloc(size_t size)
 
 	return p == MAP_FAILED ? NULL : p;
 }
+
+/* ---- root or not -------------------------------------------------------- */
+
+/*
+ * Every suite runs as root and as an unprivileged user (no capabilities).
+ * A test that cannot run unprivileged (it writes module parameters, drops
+ * to other users, makes pid namespaces) starts with MBOX_NEED_ROOT(); one
+ * whose outcome depends on CAP_IPC_OWNER, CAP_SYS_RESOURCE or CAP_KILL
+ * checks, when mbox_is_root() is false, what an unprivileged caller gets.
+ */
+static inline bool mbox_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+/* In a test: SKIP it unless it runs as root; "needs root to <what>". */
+#define MBOX_NEED_ROOT(what) do {					\
+		if (!mbox_is_root())					\
+			SKIP(return, "needs root to %s (uid %d here)",	\
+			     what, (int)geteuid());			\
+	} while (0)
+
+/*
+ * Root's mailboxes, for the unprivileged run: make check's guest
+ * (tools/testing/vm/guest-tests.sh) creates them as root, system-owned,
+ * before it runs the suites as an unprivileged user, and destroys them
+ * afterwards.  Tests see with them what a user may do to another user's
+ * mailboxes.  Nothing is to be sent to them: no one could receive it.
+ */
+#define MBOX_ROOT_PRIVATE	"/mbox-selftest-root-0600"	/* mode 0600 */
+#define MBOX_ROOT_SENDONLY	"/mbox-selftest-root-0622"	/* mode 0622 */
+#define MBOX_ROOT_ABSENT	"no " MBOX_ROOT_SENDONLY ": make check's guest " \
+				"creates root's mailboxes for the unprivileged run"
+
+/*
+ * In a test: the id of MBOX_ROOT_SENDONLY, which OPEN (to send) on fd
+ * gives; SKIP if it does not exist.
+ */
+#define MBOX_ROOT_MAILBOX(fd, idp) do {					\
+		int __ret = mbox_open_name(fd, MBOX_ROOT_SENDONLY,	\
+					   MBOX_OPEN_SEND, idp);	\
+		if (__ret == -ENOENT)					\
+			SKIP(return, MBOX_ROOT_ABSENT);			\
+		ASSERT_EQ(0, __ret);					\
+	} while (0)
 
 /* ---- children ----------------------------------------------------------- */
 

@@ -5,6 +5,11 @@
 # test VM (busybox sh, as root, "nobody" in /etc/passwd) with mboxctl in
 # PATH or in $MBOXCTL.  Every wait is bounded by a timeout.
 #
+# make check runs it as root and again as an unprivileged user.  What
+# takes another user (su nobody) is root's; unprivileged, the script is
+# the other user of root's mailboxes /mbox-selftest-root-0600 and -0622,
+# which the guest creates for that run (MBOX_ROOT_* in mbox_util.h).
+#
 # The tests marked "needs STAT" use MBOX_IOC_STAT (list, stat, and the
 # details that errors take from it); they SKIP while the loaded module
 # answers it with ENOTTY.
@@ -22,6 +27,7 @@ nok() {
 	echo "# stderr: $(head -c 300 "$T/err" 2>/dev/null | tr '\n' '|')"
 }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+uid=$(id -u) gid=$(id -g) user=$(id -un)
 # t NAME CONDITION...: one result
 t() {
 	name=$1
@@ -113,11 +119,11 @@ t "open: unknown name gives 4, says so" '[ $rc -eq 4 ] && err_has "no mailbox of
 
 if needs_stat "list: header and a line per mailbox (needs STAT)"; then
 	m list
-	t "list: header and a line per mailbox (needs STAT)" '[ $rc -eq 0 ] && head -1 "$T/out" | grep -q "^ *ID OWNER" && grep -q "^ *$id root .* 0660 shared *system *4 .* /t/jobs\$" "$T/out" && grep -q "^ *$anon .* -\$" "$T/out"'
+	t "list: header and a line per mailbox (needs STAT)" '[ $rc -eq 0 ] && head -1 "$T/out" | grep -q "^ *ID OWNER" && grep -q "^ *$id $user .* 0660 shared *system *4 .* /t/jobs\$" "$T/out" && grep -q "^ *$anon .* -\$" "$T/out"'
 fi
 if needs_stat "list -H -o tsv: fields by tab (needs STAT)"; then
 	m list -H -o tsv
-	t "list -H -o tsv: fields by tab (needs STAT)" '[ $rc -eq 0 ] && ! grep -q "^id" "$T/out" && grep -q "^$id	/t/jobs	system	shared	0660	0	0	" "$T/out"'
+	t "list -H -o tsv: fields by tab (needs STAT)" '[ $rc -eq 0 ] && ! grep -q "^id" "$T/out" && grep -q "^$id	/t/jobs	system	shared	0660	$uid	$gid	" "$T/out"'
 fi
 if needs_stat "list -o json (needs STAT)"; then
 	m list -o json
@@ -208,7 +214,7 @@ pb=$!
 m receive --from "$pb" -v /t/jobs -t 20
 wait $pb
 r1=$?
-t "receive --from PID: selective receive, -v names the sender" '[ $rc -eq 0 ] && [ "$(out)" = from-b ] && [ $r1 -eq 0 ] && err_has "from pid $pb (uid 0, gid 0), priority 0"'
+t "receive --from PID: selective receive, -v names the sender" '[ $rc -eq 0 ] && [ "$(out)" = from-b ] && [ $r1 -eq 0 ] && err_has "from pid $pb (uid $uid, gid $gid), priority 0"'
 m receive /t/jobs -t 20
 wait $pa
 r1=$?
@@ -240,32 +246,72 @@ t "destroy -f: unknown mailbox is no error" '[ $rc -eq 0 ]'
 
 # --- permissions --------------------------------------------------------
 
-m create --mode 0600 /t/priv
-as_nobody send /t/priv hi
-t "permission: nobody cannot send to a 0600 mailbox: 5" '[ $rc -eq 5 ] && err_has "permission denied"'
-as_nobody destroy /t/priv
-t "permission: nobody cannot destroy a 0600 mailbox: 5" '[ $rc -eq 5 ] && err_has "owner or creator"'
-m chmod /t/priv 0602
-as_nobody receive /t/priv --timeout 0
-t "permission: 0602 lets others send, not receive: 5" '[ $rc -eq 5 ] && err_has "permission denied to receive"'
-if needs_stat "permission: the error explains the mode (needs STAT)"; then
-	t "permission: the error explains the mode (needs STAT)" 'err_has "mode 0602 lets others (you are not its owner uid 0 nor in its group 0) send only"'
-fi
-as_nobody send /t/priv from-nobody
-t "permission: chmod 0602 lets nobody send" '[ $rc -eq 0 ]'
-m receive -v /t/priv -t 5
-t "receive -v: the sender's uid is nobody's" '[ $rc -eq 0 ] && [ "$(out)" = from-nobody ] && err_has "(uid 65534, gid 65534)"'
-as_nobody destroy /t/priv
-t "permission: nobody cannot destroy root's mailbox: 5" '[ $rc -eq 5 ] && err_has "owner or creator"'
-m chown /t/priv nobody
-as_nobody destroy /t/priv
-t "chown: the new owner may destroy it" '[ $rc -eq 0 ]'
-if needs_stat "list: nobody sees only what it may use (needs STAT)"; then
-	m create --mode 0666 /t/open
-	m create --mode 0600 /t/closed
-	as_nobody list -H
-	t "list: nobody sees only what it may use (needs STAT)" '[ $rc -eq 0 ] && grep -q " /t/open\$" "$T/out" && ! grep -q " /t/closed\$" "$T/out"'
-	m destroy /t/open /t/closed
+if [ "$uid" -eq 0 ]; then
+	m create --mode 0600 /t/priv
+	as_nobody send /t/priv hi
+	t "permission: nobody cannot send to a 0600 mailbox: 5" '[ $rc -eq 5 ] && err_has "permission denied"'
+	as_nobody destroy /t/priv
+	t "permission: nobody cannot destroy a 0600 mailbox: 5" '[ $rc -eq 5 ] && err_has "owner or creator"'
+	m chmod /t/priv 0602
+	as_nobody receive /t/priv --timeout 0
+	t "permission: 0602 lets others send, not receive: 5" '[ $rc -eq 5 ] && err_has "permission denied to receive"'
+	if needs_stat "permission: the error explains the mode (needs STAT)"; then
+		t "permission: the error explains the mode (needs STAT)" 'err_has "mode 0602 lets others (you are not its owner uid 0 nor in its group 0) send only"'
+	fi
+	as_nobody send /t/priv from-nobody
+	t "permission: chmod 0602 lets nobody send" '[ $rc -eq 0 ]'
+	m receive -v /t/priv -t 5
+	t "receive -v: the sender's uid is nobody's" '[ $rc -eq 0 ] && [ "$(out)" = from-nobody ] && err_has "(uid 65534, gid 65534)"'
+	as_nobody destroy /t/priv
+	t "permission: nobody cannot destroy root's mailbox: 5" '[ $rc -eq 5 ] && err_has "owner or creator"'
+	m chown /t/priv nobody
+	as_nobody destroy /t/priv
+	t "chown: the new owner may destroy it" '[ $rc -eq 0 ]'
+	if needs_stat "list: nobody sees only what it may use (needs STAT)"; then
+		m create --mode 0666 /t/open
+		m create --mode 0600 /t/closed
+		as_nobody list -H
+		t "list: nobody sees only what it may use (needs STAT)" '[ $rc -eq 0 ] && grep -q " /t/open\$" "$T/out" && ! grep -q " /t/closed\$" "$T/out"'
+		m destroy /t/open /t/closed
+	fi
+else
+	# Unprivileged: root's mailboxes, made by the guest, as another user.
+	R=/mbox-selftest-root
+	m open $R-0622
+	if [ $rc -eq 4 ]; then
+		why="no $R-0622: make check's guest creates root's mailboxes for the unprivileged run"
+	else
+		why=
+	fi
+	# ut NAME CONDITION: t, or SKIP without root's mailboxes
+	ut() { if [ -n "$why" ]; then skip "$1" "$why"; else t "$@"; fi; }
+	m send $R-0600 hi
+	ut "permission: a user cannot send to root's 0600 mailbox: 5" '[ $rc -eq 5 ] && err_has "permission denied"'
+	m destroy $R-0600
+	ut "permission: a user cannot destroy root's 0600 mailbox: 5" '[ $rc -eq 5 ] && err_has "owner or creator"'
+	m receive $R-0622 --timeout 0
+	ut "permission: 0622 lets others send, not receive: 5" '[ $rc -eq 5 ] && err_has "permission denied to receive"'
+	if needs_stat "permission: the error explains the mode (needs STAT)"; then
+		ut "permission: the error explains the mode (needs STAT)" 'err_has "mode 0622 lets others (you are not its owner uid 0 nor in its group 0) send only"'
+	fi
+	m destroy $R-0622
+	ut "permission: a user cannot destroy root's mailbox: 5" '[ $rc -eq 5 ] && err_has "owner or creator"'
+	m chmod $R-0622 0666
+	ut "permission: a user cannot chmod root's mailbox: 5" '[ $rc -eq 5 ]'
+	m chown $R-0622 "$user"
+	ut "permission: a user cannot take root's mailbox: 5" '[ $rc -eq 5 ]'
+	m create --mode 0000 /t/priv
+	m send /t/priv hi --timeout 0
+	t "permission: mode 0000 binds its owner too, without CAP_IPC_OWNER: 5" '[ $rc -eq 5 ] && err_has "permission denied"'
+	m chmod /t/priv 0600
+	m send /t/priv hi --timeout 0
+	r1=$rc
+	m destroy /t/priv
+	t "permission: its owner may chmod and destroy it" '[ $r1 -eq 0 ] && [ $rc -eq 0 ]'
+	if needs_stat "list: a user sees only what it may use (needs STAT)"; then
+		m list -H
+		ut "list: a user sees only what it may use (needs STAT)" '[ $rc -eq 0 ] && grep -q " $R-0622\$" "$T/out" && ! grep -q " $R-0600\$" "$T/out"'
+	fi
 fi
 
 # --- calls --------------------------------------------------------------
@@ -290,7 +336,7 @@ r1=$rc
 m call -p 3 /t/srv request -t 20
 wait $spid
 r2=$?
-t "serve: environment, plain messages to stdout, idle timeout ends it" '[ $r1 -eq 0 ] && [ $rc -eq 0 ] && [ "$(out)" = "1 0 3 request" ] && [ "$(cat "$T/sout")" = "0 0 7 plain" ] && [ $r2 -eq 0 ]'
+t "serve: environment, plain messages to stdout, idle timeout ends it" '[ $r1 -eq 0 ] && [ $rc -eq 0 ] && [ "$(out)" = "1 $uid 3 request" ] && [ "$(cat "$T/sout")" = "0 $uid 7 plain" ] && [ $r2 -eq 0 ]'
 
 timeout 30 "$MBOXCTL" call /t/srv ping -t 20 >"$T/cout" 2>"$T/cerr" &
 cpid=$!

@@ -536,6 +536,77 @@ static int quota_child(void *arg)
 	return 0;
 }
 
+/* Messages an unprivileged user fills its quota with: few, but big. */
+#define USER_QUOTA_MSG	65536
+#define USER_QUOTA_CHARGE (USER_QUOTA_MSG + MBOX_MSG_OVERHEAD)
+
+/*
+ * user_quota_enospc unprivileged: the module's max_user_bytes binds the
+ * test itself, as it is.
+ */
+static void user_quota_unprivileged(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(msgq) *self)
+{
+	static char msg[USER_QUOTA_MSG], buf[USER_QUOTA_MSG];
+	unsigned long long limit, sent = 0;
+	__u32 id, bounded_id, len;
+	int ret;
+
+	ASSERT_EQ(0, mbox_param_get("max_user_bytes", &limit));
+	if (limit / USER_QUOTA_CHARGE > 4096)
+		SKIP(return, "max_user_bytes is %llu: too much to fill", limit);
+	/* Which it cannot raise. */
+	EXPECT_EQ(-EACCES, mbox_param_set("max_user_bytes", 2 * limit));
+
+	ASSERT_EQ(0, mbox_create_sized(self->fd, MBOX_CREATE_SYSTEM,
+				       MBOX_UNBOUNDED, USER_QUOTA_MSG, 0, 0,
+				       0600, &id));
+	mbox_track_id(&self->cl, id);
+	ASSERT_EQ(0, mbox_create_sized(self->fd, MBOX_CREATE_SYSTEM, 4,
+				       USER_QUOTA_MSG, 0, 0, 0600,
+				       &bounded_id));
+	mbox_track_id(&self->cl, bounded_id);
+	for (;;) {
+		ret = mbox_send(self->fd, id, msg, sizeof(msg), 0,
+				MBOX_NONBLOCK);
+		if (ret || ++sent > limit / USER_QUOTA_CHARGE)
+			break;
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(limit / USER_QUOTA_CHARGE, sent) {
+		TH_LOG("this user had %llu bytes queued already: a test left them",
+		       limit - sent * USER_QUOTA_CHARGE);
+	}
+	/* Over quota a send never blocks, whatever the capacity. */
+	EXPECT_EQ(-ENOSPC, mbox_send_full(self->fd, id, msg, sizeof(msg), 0,
+					  MBOX_DEADLINE,
+					  mbox_deadline_ms(MBOX_WAIT_MS),
+					  NULL));
+	EXPECT_EQ(-ENOSPC, mbox_send(self->fd, bounded_id, msg, sizeof(msg),
+				     0, 0));
+	EXPECT_TRUE(mbox_queue_empty(self->fd, bounded_id));
+
+	/* Receiving one makes room for one. */
+	len = sizeof(buf);
+	ASSERT_EQ(0, mbox_recv(self->fd, id, buf, &len, MBOX_NONBLOCK));
+	EXPECT_EQ(0, mbox_send(self->fd, bounded_id, msg, sizeof(msg), 0,
+			       MBOX_NONBLOCK));
+	EXPECT_EQ(-ENOSPC, mbox_send(self->fd, id, msg, sizeof(msg), 0,
+				     MBOX_NONBLOCK));
+
+	/* Destroying the mailbox frees its charge: all but bounded_id's. */
+	EXPECT_EQ(0, mbox_destroy(self->fd, id));
+	ASSERT_EQ(0, mbox_create_sized(self->fd, 0, MBOX_UNBOUNDED,
+				       USER_QUOTA_MSG, 0, 0, 0600, &id));
+	for (sent = 1; sent < limit / USER_QUOTA_CHARGE; sent++)
+		ASSERT_EQ(0, mbox_send(self->fd, id, msg, sizeof(msg), 0,
+				       MBOX_NONBLOCK));
+	EXPECT_EQ(-ENOSPC, mbox_send(self->fd, id, msg, sizeof(msg), 0,
+				     MBOX_NONBLOCK));
+	EXPECT_EQ(0, mbox_close_id(self->fd, id));
+	EXPECT_EQ(0, mbox_destroy(self->fd, bounded_id));
+}
+
 TEST_F(msgq, user_quota_enospc)
 {
 	static char msg[QUOTA_MSG];
@@ -544,6 +615,10 @@ TEST_F(msgq, user_quota_enospc)
 	char buf[QUOTA_MSG];
 	unsigned int i;
 
+	if (!mbox_is_root()) {
+		user_quota_unprivileged(_metadata, self);
+		return;
+	}
 	q = mbox_shared_alloc(sizeof(*q));
 	ASSERT_NE(NULL, q);
 	ASSERT_EQ(0, mbox_param_get("max_user_bytes",
@@ -611,8 +686,7 @@ TEST_F(msgq, user_quota_counts_empty_messages)
 {
 	struct quota *q;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root to set max_user_bytes");
+	MBOX_NEED_ROOT("set max_user_bytes");
 	q = mbox_shared_alloc(sizeof(*q));
 	ASSERT_NE(NULL, q);
 	ASSERT_EQ(0, mbox_param_get("max_user_bytes",
@@ -645,8 +719,7 @@ TEST_F(msgq, size_parameters_are_checked)
 	unsigned long long saved, now;
 	unsigned int i, j;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root to set module parameters");
+	MBOX_NEED_ROOT("set module parameters");
 	for (i = 0; i < MBOX_ARRAY_SIZE(names); i++) {
 		ASSERT_EQ(0, mbox_param_get(names[i], &saved));
 		for (j = 0; j < MBOX_ARRAY_SIZE(bad); j++) {
@@ -670,8 +743,7 @@ TEST_F(msgq, lowered_ceiling_applies_to_every_send)
 	char msg[200] = { 0 };
 	__u32 id;
 
-	if (geteuid() != 0)
-		SKIP(return, "needs root to set max_msg_size");
+	MBOX_NEED_ROOT("set max_msg_size");
 	ASSERT_EQ(0, mbox_param_get("max_msg_size", &saved));
 	ASSERT_EQ(0, mbox_create_sized(self->fd, 0, 4, 200, 0, 0, 0600, &id));
 	ASSERT_EQ(0, mbox_param_set("max_msg_size", 100));
@@ -732,6 +804,13 @@ TEST_F_TIMEOUT(msgq, shared_receivers_each_message_once, 120)
 		ASSERT_LT(0, pids[i]);
 		mbox_track_pid(&self->cl, pids[i]);
 	}
+	/*
+	 * Every receiver waits before the first send: one that came late
+	 * would find the mailbox destroyed already (ENOENT), and fewer
+	 * would compete.
+	 */
+	for (i = 0; i < nrx; i++)
+		ASSERT_EQ(0, mbox_wait_blocked(pids[i]));
 
 	for (i = 0; i < LOOP_MSGS; i++) {
 		seq = i;
@@ -1032,6 +1111,12 @@ TEST_F(msgq, sender_credentials_stamped)
 		EXPECT_EQ(getpid(), r.sender_pid);	/* the process */
 		EXPECT_EQ(geteuid(), r.sender_uid);
 		EXPECT_EQ(getegid(), r.sender_gid);
+	}
+
+	if (!mbox_is_root()) {
+		/* Other users' take a drop to them: root only. */
+		EXPECT_EQ(0, mbox_destroy(self->fd, id));
+		return;
 	}
 
 	/* nobody's, and a user's whose uid and gid differ. */

@@ -375,10 +375,47 @@ static int child_stat(void *arg)
 	return 0;
 }
 
+/* The id of the mailbox named name in the listing the caller sees, or 0. */
+static __u32 mbox_listed_name(int fd, const char *name)
+{
+	char got[MBOX_NAME_MAX + 1];
+	struct mbox_stat st;
+	__u32 next = 1;
+
+	while (!mbox_stat(fd, MBOX_STAT_NEXT, next, got, sizeof(got), &st)) {
+		if (!strcmp(got, name))
+			return st.id;
+		if (st.id < next)
+			return 0;	/* would loop: a bug */
+		next = st.id + 1;
+	}
+	return 0;
+}
+
 TEST_F(stat, others_see_only_what_they_may_use)
 {
+	struct mbox_stat st;
 	struct who w;
+	__u32 id;
 
+	if (!mbox_is_root()) {
+		/* Root's mailboxes, as another user sees them. */
+		MBOX_ROOT_MAILBOX(self->fd, &id);
+		ASSERT_EQ(0, mbox_stat(self->fd, 0, id, NULL, 0, &st));
+		EXPECT_EQ(0622, st.mode);
+		EXPECT_EQ(0, st.uid);
+		EXPECT_EQ(0, st.cuid);
+		EXPECT_EQ(id, mbox_listed_name(self->fd, MBOX_ROOT_SENDONLY));
+		EXPECT_EQ(0, mbox_listed_name(self->fd, MBOX_ROOT_PRIVATE));
+		/* Without CAP_IPC_OWNER: its own, whatever their mode. */
+		ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
+						MBOX_POLICY_SHARED, 0000,
+						&id));
+		ASSERT_EQ(0, mbox_stat(self->fd, 0, id, NULL, 0, &st));
+		EXPECT_EQ(0, st.mode);
+		EXPECT_TRUE(mbox_listed(self->fd, id));
+		return;
+	}
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
 					MBOX_POLICY_SHARED, 0600, &w.hidden));
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
@@ -525,12 +562,43 @@ static int child_proc(void *arg)
 	return ret;
 }
 
+/* The listing's line of the mailbox named name: whether there is one. */
+static bool proc_has_name(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = strstr(list, name); p; p = strstr(p + 1, name))
+		if (p > list && p[-1] == ' ' && (p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
 TEST_F(stat, proc_listing_shows_others_only_what_they_may_use)
 {
 	struct who w;
 	char line[512], *list;
 	struct stat sb;
+	__u32 id;
 
+	if (!mbox_is_root()) {
+		/* Root's mailboxes, as another user sees them. */
+		MBOX_ROOT_MAILBOX(self->fd, &id);
+		ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
+						MBOX_POLICY_SHARED, 0000,
+						&w.hidden));
+		list = proc_read();
+		ASSERT_NE(NULL, list);
+		EXPECT_TRUE(proc_line(list, id, line, sizeof(line)));
+		EXPECT_TRUE(proc_has_name(list, MBOX_ROOT_SENDONLY));
+		EXPECT_FALSE(proc_has_name(list, MBOX_ROOT_PRIVATE));
+		/* Its own, whatever their mode. */
+		EXPECT_TRUE(proc_line(list, w.hidden, line, sizeof(line)));
+		free(list);
+		ASSERT_EQ(0, stat(MBOX_PROC_LIST, &sb));
+		EXPECT_EQ(S_IFREG | 0444, sb.st_mode);
+		return;
+	}
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
 					MBOX_POLICY_SHARED, 0600, &w.hidden));
 	ASSERT_EQ(0, mbox_create_system(self->fd, &self->cl, NULL, 1,
