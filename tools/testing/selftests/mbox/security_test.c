@@ -252,9 +252,8 @@ FIXTURE_SETUP(sec)
 	ASSERT_EQ(0, mbox_features(self->fd, &features));
 	ASSERT_TRUE(features & MBOX_FEATURE_MAILBOX);
 	ASSERT_TRUE(features & MBOX_FEATURE_STAT);
-	ASSERT_EQ(0, geteuid()) {
-		TH_LOG("the security tests run as root, to become other users");
-	}
+	/* It becomes other users, with the capabilities each test names. */
+	MBOX_NEED_ROOT("become other users");
 	self->made = mbox_shared_alloc(sizeof(*self->made));
 	ASSERT_NE(NULL, self->made);
 }
@@ -1479,6 +1478,7 @@ FIXTURE_SETUP(memcg)
 	if (self->fd == -ENOENT)
 		SKIP(return, "/dev/mbox is absent: the mbox module is not loaded");
 	ASSERT_LE(0, self->fd);
+	MBOX_NEED_ROOT("make a memory cgroup");
 	if (cg_read(CG_ROOT, "cgroup.controllers", buf, sizeof(buf)))
 		SKIP(return, "no cgroup2 at %s", CG_ROOT);
 	if (!strstr(buf, "memory"))
