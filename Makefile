@@ -7,6 +7,8 @@
 #   make check        the whole test pipeline on Debian 6.1, 6.12 and a debug
 #                     kernel, in QEMU (installs and fetches what it needs)
 #   make demo         the examples in a Debian 6.12 VM
+#   make stress       the long reliability run in a debug-kernel VM:
+#                     DURATION=seconds (600), STRESS_KERNEL, SEED
 #   make vm           an interactive shell in a VM (VM_KERNEL=6.1|6.12|debug)
 #   make install      module (for KDIR), libmbox, headers, mboxctl, man pages,
 #                     udev rule; DESTDIR, PREFIX and *DIR as usual
@@ -69,14 +71,14 @@ SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 SELFTEST_SCRIPTS := $(patsubst tools/testing/selftests/mbox/%.sh,$(B)/user/selftests/%.sh,\
 	$(wildcard tools/testing/selftests/mbox/*.sh))
 
-.PHONY: all module module-build userspace selftests selftests32 check demo vm \
+.PHONY: all module module-build userspace selftests selftests32 check demo vm stress \
 	clean help install install-user install-module uninstall \
 	uninstall-user uninstall-module dkms-source FORCE
 
 all: module userspace selftests
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
 
 # The module, built in place for KDIR (the running kernel by default).
 module:
@@ -260,6 +262,12 @@ check:
 
 demo:
 	@tools/testing/demo.sh
+
+DURATION ?= 600
+STRESS_KERNEL ?= debug
+stress:
+	@tools/testing/stress.sh --seconds $(DURATION) --kernel $(STRESS_KERNEL) \
+		$(if $(SEED),--seed $(SEED))
 
 vm: userspace
 	@$(TOOLS)/run.sh --kernel $(VM_KERNEL) --interactive \

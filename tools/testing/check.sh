@@ -22,6 +22,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 vm=$top/tools/testing/vm
+. "$vm/splat.sh"
 out=$top/build/check
 kernels=${MBOX_KERNELS:-6.1 6.12 debug}
 vm_timeout=${MBOX_VM_TIMEOUT:-900}
@@ -136,17 +137,12 @@ parse() {
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 
 	# Kernel splats from the module's load onwards.
-	local splat='BUG|WARNING:|Oops|UBSAN|KASAN|KFENCE|general protection|Kernel panic'
-	splat+='|unreferenced object|INFO: task .* blocked|circular locking|recursive locking'
-	splat+='|inconsistent lock|suspicious RCU|soft lockup|Call Trace|Objects remaining'
-	splat+='|suspected memory leak'
-	line=$(sed -n '/mbox-vm: insmod/,$p' "$console" | grep -E -m1 "$splat")
+	line=$(mbox_splat "$console")
 	if [ -n "$line" ]; then
 		f=$((f + 1)); failed=$((failed + 1))
-		problems+=("$k: kernel splat: $line")
+		problems+=("$k: kernel splat: ${line%%$'\n'*}")
 		echo "  kernel splat (full log: $console):"
-		sed -n '/mbox-vm: insmod/,$p' "$console" | grep -E -A12 -m1 "$splat" |
-			sed 's/^/    /'
+		echo "$line" | sed 's/^/    /'
 	fi
 	if grep -q '^mbox-vm: kmemleak-begin' "$output"; then
 		f=$((f + 1)); failed=$((failed + 1))

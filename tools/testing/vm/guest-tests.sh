@@ -7,12 +7,16 @@
 # that check.sh reads.
 #
 #   guest-tests.sh [NAME...]
+#
+# Each program may run MBOX_PROGRAM_TIMEOUT seconds (default 600).
+
+tmo=${MBOX_PROGRAM_TIMEOUT:-600}
 
 for t in /mbox/tests/*; do
 	[ -x "$t" ] || continue
 	name=${t##*/}
 	echo "mbox-vm: program $name"
-	timeout 600 "$t"
+	timeout "$tmo" "$t"
 	echo "mbox-vm: program-exit $name $?"
 done
 
@@ -26,7 +30,7 @@ if [ $# -gt 0 ]; then
 	mboxctl create --mode 0622 /mbox-selftest-root-0622 >/dev/null
 	for name in "$@"; do
 		echo "mbox-vm: program $name-user"
-		timeout 600 su -s /bin/sh mboxtest -c "exec /mbox/tests/$name"
+		timeout "$tmo" su -s /bin/sh mboxtest -c "exec /mbox/tests/$name"
 		echo "mbox-vm: program-exit $name-user $?"
 	done
 	mboxctl destroy /mbox-selftest-root-0600 /mbox-selftest-root-0622
