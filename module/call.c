@@ -164,28 +164,47 @@ static int mbox_pending_answer(struct mbox_pending *p, struct mbox_msg *reply,
 /* Server side */
 
 /*
- * The receiver of a call's request: put the call in its table and give
- * it the token.  On failure the caller fails too.
+ * Receiving a call takes two steps around the commit of its request, so
+ * that a failure leaves the request queued: a slot and token first (a
+ * reserved entry, which looks empty to replies), the call after.
  */
-int mbox_pending_register(struct mbox_endpoint *ep, struct mbox_pending *p,
-			  u64 *token)
+int mbox_pending_reserve(struct mbox_endpoint *ep, u64 *token)
 {
 	u32 slot;
 	int ret;
 
 	xa_lock(&ep->calls);
-	ret = __xa_alloc(&ep->calls, &slot, p, xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	ret = __xa_alloc(&ep->calls, &slot, NULL, xa_limit_32b,
+			 GFP_KERNEL_ACCOUNT);
 	if (!ret) {
 		ep->call_gen++;
-		p->token = (u64)ep->call_gen << 32 | slot;
-		*token = p->token;
+		*token = (u64)ep->call_gen << 32 | slot;
 	}
 	xa_unlock(&ep->calls);
-	if (ret) {
-		mbox_pending_answer(p, NULL, ret);
-		mbox_pending_put(p);
-	}
 	return ret;
+}
+
+/* The request was not received after all: free the slot of @token. */
+void mbox_pending_unreserve(struct mbox_endpoint *ep, u64 token)
+{
+	xa_release(&ep->calls, (u32)token);
+}
+
+/*
+ * The request of @p was received with @token: put the call in its slot.
+ * The table takes the caller's reference.  Storing into a reserved slot
+ * allocates nothing.
+ */
+void mbox_pending_publish(struct mbox_endpoint *ep, struct mbox_pending *p,
+			  u64 token)
+{
+	void *old;
+
+	xa_lock(&ep->calls);
+	p->token = token;
+	old = __xa_store(&ep->calls, (u32)token, p, GFP_NOWAIT);
+	xa_unlock(&ep->calls);
+	WARN_ON_ONCE(xa_is_err(old));
 }
 
 /* Take the call of @token out of @ep's table, if the reply fits it. */

@@ -103,6 +103,7 @@ struct mbox_attach {
 /* main.c */
 void mbox_version_fill(struct mbox_version *v);
 int mbox_ioc_recv_user(struct mbox_endpoint *ep, void __user *uarg);
+int mbox_ioctl_write_back(void *arg);
 void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
 		      struct mbox_queue *q);
 void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q);
@@ -154,8 +155,10 @@ struct mbox_pending *mbox_pending_get(struct mbox_pending *p);
 void mbox_pending_put(struct mbox_pending *p);
 void mbox_pending_start(struct mbox_pending *p, struct mbox_queue *q);
 void mbox_pending_fail_all(struct list_head *calls, int err);
-int mbox_pending_register(struct mbox_endpoint *ep, struct mbox_pending *p,
-			  u64 *token);
+int mbox_pending_reserve(struct mbox_endpoint *ep, u64 *token);
+void mbox_pending_unreserve(struct mbox_endpoint *ep, u64 token);
+void mbox_pending_publish(struct mbox_endpoint *ep, struct mbox_pending *p,
+			  u64 token);
 void mbox_pending_release(struct mbox_endpoint *ep);
 
 /* user.c */

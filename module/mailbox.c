@@ -797,49 +797,74 @@ void mbox_send_report(struct mbox_send *s, struct pid *receiver)
 	put_pid(receiver);
 }
 
-/* Fill the out fields of a receive from what it got, as the receiver sees it. */
-static int mbox_recv_report(struct mbox_endpoint *ep, struct mbox_recv *r,
-			    struct mbox_recv_req *req)
+/* A receive under way: what the queue is asked for, and for whom. */
+struct mbox_recv_ctx {
+	struct mbox_recv_req req;
+	struct mbox_endpoint *ep;
+	struct mbox_recv *r;
+};
+
+/*
+ * Hand a message to the receiver before it leaves the queue (the queue's
+ * deliver hook): fill in the out fields as the receiver sees them, keep a
+ * token free for a call, and write the struct back.  On error nothing is
+ * left behind, and the message stays queued.
+ */
+static int mbox_recv_deliver(struct mbox_recv_req *req)
 {
-	int ret = 0;
+	struct mbox_recv_ctx *ctx = container_of(req, struct mbox_recv_ctx, req);
+	struct mbox_recv *r = ctx->r;
+	int ret;
 
 	r->len = req->len;
-	if (!req->sender)
-		return 0;
 	r->priority = req->prio;
 	r->msg_flags = req->msg_flags;
 	r->sender_pid = pid_vnr(req->sender);
 	r->sender_uid = from_kuid_munged(current_user_ns(), req->uid);
 	r->sender_gid = from_kgid_munged(current_user_ns(), req->gid);
-	put_pid(req->sender);
-	req->sender = NULL;
-	if (req->call) {
-		/* A call: this endpoint now owes the reply. */
-		ret = mbox_pending_register(ep, req->call, &r->token);
+	if (req->is_call) {
+		/* This endpoint will owe the reply. */
+		ret = mbox_pending_reserve(ctx->ep, &r->token);
+		if (ret)
+			return ret;
 		r->msg_flags |= MBOX_MSG_CALL;
-		req->call = NULL;
 	}
+	ret = mbox_ioctl_write_back(r);
+	if (ret && req->is_call)
+		mbox_pending_unreserve(ctx->ep, r->token);
 	return ret;
 }
 
 /*
  * Receive from @q what @r asks for (from @from only, if not NULL; the
- * reference is dropped) and report it in @r.
+ * reference is dropped) and report it in @r, which is written back to
+ * the caller before the message leaves the queue.
  */
 int mbox_recv_from(struct mbox_endpoint *ep, struct mbox_queue *q,
 		   struct mbox_recv *r, struct pid *from,
 		   const struct mbox_block *blk)
 {
-	struct mbox_recv_req req = {
-		.buf = u64_to_user_ptr(r->buf),
-		.len = r->len,
-		.from = from,
+	struct mbox_recv_ctx ctx = {
+		.req = {
+			.buf = u64_to_user_ptr(r->buf),
+			.len = r->len,
+			.from = from,
+			.deliver = mbox_recv_deliver,
+		},
+		.ep = ep,
+		.r = r,
 	};
 	int ret;
 
-	ret = mbox_queue_recv(q, &req, blk);
-	if (!ret || ret == -EMSGSIZE)
-		ret = mbox_recv_report(ep, r, &req) ?: ret;
+	ret = mbox_queue_recv(q, &ctx.req, blk);
+	if (ret == -EMSGSIZE)
+		r->len = ctx.req.len;
+	if (!ret) {
+		/* A call's request: its call goes under the token it got. */
+		if (ctx.req.call)
+			mbox_pending_publish(ep, ctx.req.call, r->token);
+		put_pid(ctx.req.sender);
+	}
 	put_pid(from);
 	return ret;
 }

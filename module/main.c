@@ -76,6 +76,41 @@ union mbox_ioctl_buf {
 };
 
 /**
+ * struct mbox_ioctl_arg - an ioctl's argument while it runs
+ * @buf: the kernel copy; handlers get a pointer to it
+ * @uarg: the caller's struct
+ * @size: how much of @buf goes back: the smaller of the two structs
+ * @written: the handler wrote @buf back itself (mbox_ioctl_write_back())
+ */
+struct mbox_ioctl_arg {
+	union mbox_ioctl_buf buf;
+	void __user *uarg;
+	u32 size;
+	bool written;
+};
+
+/**
+ * mbox_ioctl_write_back - write an ioctl's result back now
+ * @arg: the kernel copy the handler was given
+ *
+ * For a handler whose last step must not fail after its effect: a receive
+ * writes its result before the message leaves the queue, so that an
+ * unwritable struct leaves the message queued.  The dispatcher then does
+ * not write it again.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int mbox_ioctl_write_back(void *arg)
+{
+	struct mbox_ioctl_arg *a = container_of(arg, struct mbox_ioctl_arg, buf);
+
+	if (copy_to_user(a->uarg, &a->buf, a->size))
+		return -EFAULT;
+	a->written = true;
+	return 0;
+}
+
+/**
  * struct mbox_ioctl_op - one ioctl command
  * @handler: works on the kernel copy of the argument
  * @size: sizeof the struct this module knows
@@ -121,7 +156,7 @@ static const struct mbox_ioctl_op mbox_ops[] = {
 static int mbox_dispatch(struct mbox_endpoint *ep,
 			 const struct mbox_ioctl_op *op, void __user *uarg)
 {
-	union mbox_ioctl_buf buf;
+	struct mbox_ioctl_arg a = { .uarg = uarg };
 	u32 usize;
 	int ret;
 
@@ -129,19 +164,20 @@ static int mbox_dispatch(struct mbox_endpoint *ep,
 		return -EFAULT;
 	if (usize < op->min_size)
 		return -EINVAL;
-	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
+	ret = copy_struct_from_user(&a.buf, op->size, uarg, usize);
 	if (ret)
 		return ret;
+	a.size = min_t(u32, usize, op->size);
 	/*
 	 * The result is written back after the operation: make sure it can
 	 * be, before a receive consumes a message or a send delivers one.
 	 */
-	if (op->out && copy_to_user(uarg, &buf, min_t(u32, usize, op->size)))
+	if (op->out && copy_to_user(uarg, &a.buf, a.size))
 		return -EFAULT;
 
-	ret = op->handler(ep, &buf);
-	if ((ret == 0 || ret == -EMSGSIZE) && op->out &&
-	    copy_to_user(uarg, &buf, min_t(u32, usize, op->size)))
+	ret = op->handler(ep, &a.buf);
+	if ((ret == 0 || ret == -EMSGSIZE) && op->out && !a.written &&
+	    copy_to_user(uarg, &a.buf, a.size))
 		return -EFAULT;
 	return ret;
 }

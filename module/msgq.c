@@ -19,11 +19,12 @@
  * Receive: under the lock the receiver takes the best message (highest
  * priority, oldest) or blocks.  Taking a message only *reserves* it: it
  * leaves the queue but still counts against the capacity and its sender
- * still waits.  The receiver copies it out without the lock, then commits
- * (the message is received: room is freed, blocked senders move in, a
- * synchronous sender learns who received it) or, if the copy faulted,
- * puts it back in its place.  So a message is never lost by a bad buffer
- * and never seen by two receivers.
+ * still waits.  The receiver copies it out without the lock, and hands it
+ * over (req->deliver: the caller's result struct written, a call's token
+ * reserved), then commits (the message is received: room is freed,
+ * blocked senders move in, a synchronous sender learns who received it)
+ * or, if any of that failed, puts it back in its place.  So a message is
+ * never lost by a bad buffer and never seen by two receivers.
  *
  * Waiting: a blocked task sleeps on a struct mbox_waiter on its own stack,
  * linked into the queue.  The task that completes the wait sets
@@ -36,7 +37,8 @@
  *
  * A synchronous sender interrupted while a receiver is copying its message
  * out cannot know yet whether it was delivered; it waits, uninterruptibly,
- * for that receiver's commit or put-back (one copy_to_user).
+ * for that receiver's commit or put-back (two copy_to_user and, for a
+ * call, one small allocation).
  *
  * Pollers: every change that may turn EPOLLIN, EPOLLOUT or EPOLLHUP on is
  * announced on q->poll_wq after the lock is dropped.
@@ -716,8 +718,8 @@ EXPORT_SYMBOL_IF_KUNIT(mbox_queue_send);
  * @blk: how to wait
  *
  * Return: 0, or q->dead, -EAGAIN, -ETIMEDOUT, -ERESTARTSYS, -EMSGSIZE
- * (req->len set to the length needed), -EFAULT.  On error no message was
- * taken.
+ * (req->len set to the length needed), -EFAULT, or req->deliver's error.
+ * On error no message was taken.
  */
 int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 		    const struct mbox_block *blk)
@@ -787,6 +789,13 @@ int mbox_queue_recv(struct mbox_queue *q, struct mbox_recv_req *req,
 		req->sender = get_pid(msg->sender);
 		req->uid = msg->uid;
 		req->gid = msg->gid;
+		req->is_call = msg->call;
+		if (req->deliver)
+			ret = req->deliver(req);
+		if (ret) {
+			put_pid(req->sender);
+			req->sender = NULL;
+		}
 	}
 
 	spin_lock(&q->lock);

@@ -141,7 +141,15 @@ struct mbox_recv_req {
 	struct pid *sender;	/* a counted reference, or NULL */
 	kuid_t uid;
 	kgid_t gid;
-	struct mbox_pending *call;	/* a counted reference, or NULL */
+	bool is_call;		/* a call's request */
+	/* once received: a call's, a counted reference; or NULL */
+	struct mbox_pending *call;
+	/*
+	 * Optional: hands the message to the receiver once its payload is
+	 * copied out, before it leaves the queue, without the queue lock.
+	 * On error the message is put back, as for a failed copy.
+	 */
+	int (*deliver)(struct mbox_recv_req *req);
 };
 
 int mbox_queue_limits(u32 capacity, u32 *longest, u32 msg_size,
