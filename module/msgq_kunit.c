@@ -178,6 +178,32 @@ static void msgq_fault_puts_message_back(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, out, "second");
 }
 
+static int deliver_fails(struct mbox_recv_req *req)
+{
+	return -ENOMEM;
+}
+
+/* A receiver that cannot take the message it copied out puts it back. */
+static void msgq_deliver_failure_puts_message_back(struct kunit *test)
+{
+	struct msgq_test *t = test->priv;
+	struct mbox_recv_req req = {
+		.buf = t->ubuf + 64, .len = 7, .deliver = deliver_fails,
+	};
+	char out[8];
+
+	mbox_queue_init(&t->q, 4, U64_MAX, NULL);
+	KUNIT_EXPECT_EQ(test, send_text(test, "first", 3, NULL), 0);
+	KUNIT_EXPECT_EQ(test, send_text(test, "second", 3, NULL), 0);
+	KUNIT_EXPECT_EQ(test, mbox_queue_recv(&t->q, &req, &nonblock), -ENOMEM);
+	KUNIT_EXPECT_NULL(test, req.sender);
+	KUNIT_EXPECT_EQ(test, t->q.limit.count, 2U);
+	KUNIT_EXPECT_EQ(test, t->q.nr_received, 0ULL);
+	KUNIT_ASSERT_EQ(test, recv_text(test, out, 7, NULL), 0);
+	KUNIT_EXPECT_STREQ(test, out, "first");
+	KUNIT_EXPECT_EQ(test, t->q.nr_received, 1ULL);
+}
+
 static void msgq_selective_receive(struct kunit *test)
 {
 	struct msgq_test *t = test->priv;
@@ -306,6 +332,7 @@ static struct kunit_case msgq_cases[] = {
 	KUNIT_CASE(msgq_rendezvous_needs_receiver),
 	KUNIT_CASE(msgq_too_small_keeps_message),
 	KUNIT_CASE(msgq_fault_puts_message_back),
+	KUNIT_CASE(msgq_deliver_failure_puts_message_back),
 	KUNIT_CASE(msgq_selective_receive),
 	KUNIT_CASE(msgq_kill_frees_and_fails),
 	KUNIT_CASE(msgq_poll_states),
