@@ -92,7 +92,7 @@ enum st_state {			/* what a message's sender knows */
 enum st_op { ST_OP_SEND, ST_OP_RECV, ST_OP_CALL, ST_OP_REPLY, ST_OP_OPEN,
 	     ST_OP_COUNT };
 static const char *const st_op_name[] = { "send", "receive", "call",
-					  "reply", "open" };
+					  "reply", "open/stat" };
 
 enum st_phase { ST_RUN, ST_QUIESCE, ST_DRAIN };
 
@@ -676,6 +676,25 @@ static void st_poll(struct st_worker *w)
 	}
 }
 
+/* STAT a shared mailbox, or walk the listing as mboxctl list does. */
+static void st_stat(struct st_worker *w)
+{
+	static const int ok[] = { ENOENT, EIDRM, 0 };
+	struct mbox_info info;
+	uint32_t id = 0;
+	int ret, n = 0;
+
+	if (st_pick(&w->rng, 2)) {
+		ret = mbox_mailbox_stat(w->ep, S->box[LOAD(S->box_cur[
+				st_pick(&w->rng, S->boxes)])].id, &info);
+		st_result(ST_OP_OPEN, ret, ok, false);
+		return;
+	}
+	while (!(ret = mbox_mailbox_next(w->ep, id, &info)) && n++ < 1000)
+		id = info.id + 1;
+	st_result(ST_OP_OPEN, ret == -ENOENT ? 0 : ret, ok, false);
+}
+
 static int st_endpoint(struct st_worker *w)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -745,8 +764,13 @@ static void *st_worker_main(void *arg)
 			}
 			break;
 		default:
-			if (!st_pick(&w->rng, 8) && st_endpoint(w))
-				st_fail("endpoint reopen: %s", strerror(errno));
+			if (!st_pick(&w->rng, 8)) {
+				if (st_endpoint(w))
+					st_fail("endpoint reopen: %s",
+						strerror(errno));
+			} else {
+				st_stat(w);
+			}
 			break;
 		}
 	}
