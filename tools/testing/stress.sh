@@ -53,7 +53,8 @@ env="MBOX_PROGRAM_TIMEOUT=$((secs + 900)) MBOX_STRESS_SECONDS=$secs"
 env+=" MBOX_LIFETIME_ROUNDS=$scale MBOX_FUZZ_SCALE=$scale"
 [ -n "$seed" ] && env+=" MBOX_STRESS_SEED=$seed"
 
-echo "mbox stress: $kname: stress_test for ${secs}s${progs#stress_test}${progs#stress_test:+ (scaled x$scale)}"
+rest=${progs#stress_test}
+echo "mbox stress: $kname: stress_test for ${secs}s, then:${rest:- nothing else}${rest:+ (scaled x$scale)}"
 start=$(date +%s)
 rc=0
 "$vm/run.sh" --kernel "$kname" --module "build/$kname/module" \
