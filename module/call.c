@@ -101,15 +101,6 @@ void mbox_pending_put(struct mbox_pending *p)
 	kfree(p);
 }
 
-/* The request was received through @q; its lock held. */
-void mbox_pending_start(struct mbox_pending *p, struct mbox_queue *q)
-{
-	lockdep_assert_held(&q->lock);
-	mbox_queue_get(q);
-	p->q = q;
-	list_add_tail(&p->qnode, &q->calls);
-}
-
 /*
  * Complete a waiting call with @reply, or fail it with @err.  Returns
  * false if the caller is not waiting any more (then @reply is the
@@ -134,6 +125,22 @@ static bool mbox_pending_complete(struct mbox_pending *p,
 	}
 	spin_unlock(&p->lock);
 	return done;
+}
+
+/*
+ * The request was received through @q; its lock held.  A queue killed
+ * while the receiver was copying the request out has failed its calls
+ * already: this one fails now, as it would have on the list.
+ */
+void mbox_pending_start(struct mbox_pending *p, struct mbox_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	mbox_queue_get(q);
+	p->q = q;
+	if (q->dead)
+		mbox_pending_complete(p, NULL, q->dead);
+	else
+		list_add_tail(&p->qnode, &q->calls);
 }
 
 /* The queue @calls belong to is killed: fail them with @err.  Its lock held. */
