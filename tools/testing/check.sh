@@ -174,7 +174,7 @@ tests+=" examples"
 # copies again as "<name>-user" (guest-tests.sh), on the debug kernel
 # without those of user_skip_debug.
 user_tests=$(for t in $tests; do [[ $t = *-m32 ]] || echo "$t"; done)
-user_skip_debug="prodcons_test"
+user_skip_debug="prodcons_test lifetime_test stress_test"
 
 for k in $kernels; do
 	step "module for $k"

@@ -68,7 +68,7 @@ if [ -f "$out/output.log" ]; then
 	grep -E '^# (stress|lifetime|fuzz|fault)' "$out/output.log"
 	grep '^not ok ' "$out/output.log" | sed 's/^/  /'
 	for p in $progs; do
-		grep -q "^mbox-vm: program-exit $p 0\$" "$out/output.log" ||
+		grep -q "^mbox-vm: program-exit $p 0 " "$out/output.log" ||
 			problems+=("$p did not finish cleanly")
 	done
 	grep -q '^mbox-vm: kmemleak-begin' "$out/output.log" &&

@@ -8,7 +8,8 @@
 #
 #   guest-tests.sh [NAME...]
 #
-# Each program may run MBOX_PROGRAM_TIMEOUT seconds (default 600).
+# Each program may run MBOX_PROGRAM_TIMEOUT seconds (default 600); its
+# "program-exit" line gives its exit status and how long it took.
 
 tmo=${MBOX_PROGRAM_TIMEOUT:-600}
 
@@ -16,8 +17,9 @@ for t in /mbox/tests/*; do
 	[ -x "$t" ] || continue
 	name=${t##*/}
 	echo "mbox-vm: program $name"
+	t0=$(date +%s)
 	timeout "$tmo" "$t"
-	echo "mbox-vm: program-exit $name $?"
+	echo "mbox-vm: program-exit $name $? $(($(date +%s) - t0))s"
 done
 
 # The unprivileged run: each NAME as "NAME-user", by mboxtest (uid and gid
@@ -30,8 +32,9 @@ if [ $# -gt 0 ]; then
 	mboxctl create --mode 0622 /mbox-selftest-root-0622 >/dev/null
 	for name in "$@"; do
 		echo "mbox-vm: program $name-user"
+		t0=$(date +%s)
 		timeout "$tmo" su -s /bin/sh mboxtest -c "exec /mbox/tests/$name"
-		echo "mbox-vm: program-exit $name-user $?"
+		echo "mbox-vm: program-exit $name-user $? $(($(date +%s) - t0))s"
 	done
 	mboxctl destroy /mbox-selftest-root-0600 /mbox-selftest-root-0622
 fi
