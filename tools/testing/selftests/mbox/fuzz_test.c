@@ -46,8 +46,7 @@
  *    for the command (and its conventions: EFAULT, E2BIG, EINVAL; EINTR
  *    where a call blocks), and a success looks like one (a VERSION with
  *    this ABI, a CREATE with a new id, a RECV within its buffer); a
- *    failed CREATE made no mailbox (but for the final write-back's
- *    EFAULT under fault injection, as abi.rst allows).
+ *    failed CREATE made no mailbox.
  * After the run, once its endpoints are closed and the peer has exited:
  * the module still works (a create, send, receive and destroy round), the
  * listing in /proc/driver/mbox/mailboxes holds exactly the mailboxes that
@@ -63,6 +62,9 @@
  * returns, as a signal that came before the call slept would be lost.  A
  * quarter of them also get an earlier SIGUSR1 with SA_RESTART, which
  * restarts the wait.  (faults: no signals, see bound_call().)
+ *
+ * The file also holds the reproducers of what the faults test found (a
+ * failed CREATE that left its mailbox): failed.* and the *_race tests.
  *
  * Memory: every address the fuzzer hands the kernel to write to is in its
  * arena, whose writable runs each end at an unmapped or read-only page,
@@ -99,6 +101,7 @@
 #include <unistd.h>
 
 #include <linux/mbox.h>
+#include <linux/userfaultfd.h>
 
 #include "mbox_util.h"
 #include "kselftest_harness.h"
@@ -502,7 +505,6 @@ struct fuzz {
 	unsigned long ok[NCMD + 1], err[NCMD + 1][134];
 	__u64 ns[NCMD + 1];		/* time spent in each */
 	unsigned long tokens_seen, replies_ok, calls_ok, alarms;
-	unsigned long made_anyway;	/* CREATEs done despite their EFAULT */
 	__u64 start_ns;
 	struct quota q_before;
 };
@@ -2013,14 +2015,12 @@ static bool fault_disarm(struct faults *fi)
 }
 
 /*
- * A CREATE that failed made nothing: no mailbox has an id above those
- * seen so far (ids only grow, and only the fuzzer makes mailboxes while
- * it runs).  But for one exception (abi.rst, "Conventions of every
- * ioctl"): a fault injected into the final write-back fails it with
- * EFAULT, the mailbox made.  Either way it is destroyed at the end.
+ * A CREATE that failed made nothing, also when its final write-back
+ * failed (abi.rst, "Conventions of every ioctl"): no mailbox has an id
+ * above those seen so far (ids only grow, and only the fuzzer makes
+ * mailboxes while it runs).  One that did is destroyed at the end.
  */
-static void failed_create(struct fuzz *f, bool injected, int err, char *why,
-			  size_t wsize)
+static void failed_create(struct fuzz *f, char *why, size_t wsize)
 {
 	struct mbox_stat st = {
 		.size = sizeof(st),
@@ -2031,11 +2031,7 @@ static void failed_create(struct fuzz *f, bool injected, int err, char *why,
 	if (mbox_ioctl(f->ep[0], MBOX_IOC_STAT, &st))
 		return;
 	track_made(f, st.id, true);
-	if (injected && err == EFAULT)
-		f->made_anyway++;
-	else
-		snprintf(why, wsize, "the failed CREATE left mailbox %u",
-			 st.id);
+	snprintf(why, wsize, "the failed CREATE left mailbox %u", st.id);
 }
 
 /* Make one call and judge it. */
@@ -2099,7 +2095,7 @@ static void do_call(struct fuzz *f, struct call *c)
 		harvest(f, c, why, sizeof(why));
 	}
 	if (ret == -1 && c->ci == MBOX_CMD_CREATE && !why[0])
-		failed_create(f, injected, err, why, sizeof(why));
+		failed_create(f, why, sizeof(why));
 	if (why[0]) {
 		describe(f, c, ret, err, why, buf, sizeof(buf));
 		violation(f, "%s", buf);
@@ -2881,9 +2877,8 @@ static void print_summary(struct fuzz *f)
 	int ci, e;
 
 	if (f->mode == M_FAULTS)
-		ksft_print_msg("%s: %lu faults injected; %lu CREATEs failed with EFAULT at the write-back, the mailbox made\n",
-			       mode_names[f->mode], f->fi.injected,
-			       f->made_anyway);
+		ksft_print_msg("%s: %lu faults injected\n", mode_names[f->mode],
+			       f->fi.injected);
 	ksft_print_msg("%s: %lu calls in %llu ms (%lu refused before the command), %lu violations, %lu interrupted by SIGALRM; peer: %lu calls, %lu requests served, %lu calls and %lu sends done; fuzzer: %lu tokens received, %lu replies and %lu calls done\n",
 		       mode_names[f->mode], f->calls,
 		       (unsigned long long)(mbox_now_ns() - f->start_ns) / 1000000,
@@ -3038,6 +3033,406 @@ TEST_F_TIMEOUT(fuzz, flags, FUZZ_TIMEOUT_DEFAULT)
 TEST_F_TIMEOUT(fuzz, mixed, FUZZ_TIMEOUT_DEFAULT)
 {
 	run(&self->f, _metadata, M_MIXED);
+}
+
+/*
+ * Found by the faults test: a CREATE, an OPEN or a DIRECT enable that
+ * fails makes nothing, whichever of its user copies fails, including the
+ * write-back of its struct once the work is done.  A CREATE used to fail
+ * there with EFAULT and leave its mailbox: system-owned, it stayed, with
+ * an id its creator was never told, charged to its max_user_mailboxes
+ * (an OPEN stayed open, a DIRECT enabled).  The same window is open to
+ * another thread that unmaps or write-protects the struct while the call
+ * runs.  Each user copy of the call in turn, exactly: fail_usercopy's
+ * "space" n with its task filter, this thread's make-it-fail set around
+ * the call, fails its nth copy (fail-nth would count allocations too,
+ * whose number varies from call to call).  Checked from another
+ * endpoint.  Root and fault injection (the debug kernel); SKIP otherwise.
+ */
+#define UC_DIR	"/sys/kernel/debug/fail_usercopy/"
+
+static const char *const uc_knobs[][2] = {
+	{ UC_DIR "times", "0" },	/* none until armed */
+	{ UC_DIR "probability", "100" },
+	{ UC_DIR "interval", "1" },
+	{ UC_DIR "space", "0" },
+	{ UC_DIR "task-filter", "Y" },
+	{ UC_DIR "verbose", "0" },
+};
+
+struct ucfault {
+	int mif;		/* /proc/thread-self/make-it-fail */
+	char saved[MBOX_ARRAY_SIZE(uc_knobs)][16];
+};
+
+static void uc_restore(struct ucfault *u)
+{
+	unsigned int i;
+
+	for (i = MBOX_ARRAY_SIZE(uc_knobs); i-- > 0; )
+		if (u->saved[i][0])
+			knob_rw(uc_knobs[i][0], NULL, 0, u->saved[i]);
+	if (u->mif >= 0)
+		close(u->mif);
+	u->mif = -1;
+}
+
+/* 0, or -errno if this kernel has no usercopy fault injection. */
+static int uc_setup(struct ucfault *u)
+{
+	unsigned int i;
+	int ret;
+
+	memset(u->saved, 0, sizeof(u->saved));
+	u->mif = open("/proc/thread-self/make-it-fail", O_RDWR | O_CLOEXEC);
+	if (u->mif < 0)
+		return -errno;
+	for (i = 0; i < MBOX_ARRAY_SIZE(uc_knobs); i++) {
+		ret = knob_rw(uc_knobs[i][0], u->saved[i], sizeof(u->saved[i]),
+			      uc_knobs[i][1]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* This thread's nth user copy from now fails, once. */
+static int uc_arm(struct ucfault *u, unsigned int nth)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", nth);
+	if (knob_rw(UC_DIR "space", NULL, 0, buf) ||
+	    knob_rw(UC_DIR "times", NULL, 0, "1"))
+		return -EIO;
+	return pwrite(u->mif, "1", 1, 0) == 1 ? 0 : -errno;
+}
+
+/* Whether the fault was injected; none can be afterwards. */
+static bool uc_disarm(struct ucfault *u)
+{
+	char buf[16] = "";
+	int fd, i;
+
+	/* This write may meet the fault itself: then it is spent. */
+	for (i = 0; i < 4 && pwrite(u->mif, "0", 1, 0) != 1; i++)
+		;
+	fd = open(UC_DIR "times", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = '\0';
+		close(fd);
+	}
+	knob_rw(UC_DIR "times", NULL, 0, "0");
+	return atoi(buf) == 0;
+}
+
+FIXTURE(failed) {
+	struct ucfault uc;
+	int fd, other;
+	__u32 id;
+	char name[64];
+};
+
+FIXTURE_SETUP(failed)
+{
+	int ret;
+
+	self->uc.mif = -1;
+	self->fd = self->other = -1;
+	ret = mbox_dev_open();
+	if (ret == -ENOENT)
+		SKIP(return, "no " MBOX_DEV_PATH ": the mbox module is not loaded");
+	ASSERT_LE(0, ret);
+	self->fd = ret;
+	self->other = mbox_dev_open();
+	ASSERT_LE(0, self->other);
+	MBOX_NEED_ROOT("set up fault injection in debugfs");
+	ret = uc_setup(&self->uc);
+	if (ret)
+		SKIP(return, "no usercopy fault injection here (CONFIG_FAULT_INJECTION_USERCOPY and debugfs): %s",
+		     strerror(-ret));
+	snprintf(self->name, sizeof(self->name), "/mbox-fuzz-%d-failed",
+		 (int)getpid());
+}
+
+FIXTURE_TEARDOWN(failed)
+{
+	uc_restore(&self->uc);
+	if (self->id)
+		mbox_destroy(self->other, self->id);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->other >= 0)
+		close(self->other);
+}
+
+/*
+ * ioctl cmd with arg, its nth user copy failing: 1 if it failed with the
+ * fault injected, 0 if it succeeded, -1 if it has fewer copies.
+ */
+static int fail_at(struct __test_metadata *_metadata, struct ucfault *u,
+		   int fd, unsigned long cmd, void *arg, unsigned int nth)
+{
+	bool injected;
+	int ret;
+
+	ASSERT_EQ(0, uc_arm(u, nth));
+	ret = mbox_ioctl(fd, cmd, arg);
+	injected = uc_disarm(u);
+	if (ret) {
+		EXPECT_EQ(-EFAULT, ret)
+			TH_LOG("copy %u: failed with %s", nth, strerror(-ret));
+		return 1;
+	}
+	return injected ? 0 : -1;
+}
+
+TEST_F(failed, create_leaves_no_mailbox)
+{
+	struct mbox_create c;
+	unsigned int nth;
+	__u32 id;
+	int ret;
+
+	for (nth = 1, ret = 1; ret >= 0 && nth < 100; nth++) {
+		memset(&c, 0, sizeof(c));
+		c.size = sizeof(c);
+		c.flags = MBOX_CREATE_SYSTEM;
+		c.name = mbox_ptr(self->name);
+		c.capacity = 4;
+		c.mode = 0600;
+		ret = fail_at(_metadata, &self->uc, self->fd, MBOX_IOC_CREATE,
+			      &c, nth);
+		if (ret <= 0) {
+			mbox_destroy(self->fd, c.id);
+			continue;
+		}
+		if (!mbox_open_name(self->other, self->name, MBOX_OPEN_SEND,
+				    &id)) {
+			EXPECT_TRUE(false)
+				TH_LOG("copy %u: the failed CREATE made mailbox %u",
+				       nth, id);
+			mbox_destroy(self->other, id);
+		}
+	}
+	EXPECT_LT(3, nth) TH_LOG("no user copy was reached");
+}
+
+TEST_F(failed, open_leaves_it_closed)
+{
+	struct mbox_open o;
+	unsigned int nth;
+	int ret;
+
+	ASSERT_EQ(0, mbox_create(self->other, self->name, MBOX_CREATE_SYSTEM,
+				 4, MBOX_POLICY_SHARED, 0600, &self->id));
+	for (nth = 1, ret = 1; ret >= 0 && nth < 100; nth++) {
+		memset(&o, 0, sizeof(o));
+		o.size = sizeof(o);
+		o.flags = MBOX_OPEN_SEND | MBOX_OPEN_RECV;
+		o.name = mbox_ptr(self->name);
+		ret = fail_at(_metadata, &self->uc, self->fd, MBOX_IOC_OPEN,
+			      &o, nth);
+		if (ret <= 0) {
+			EXPECT_EQ(0, mbox_close_id(self->fd, self->id));
+			continue;
+		}
+		/* Not open: closing it is EBADF. */
+		EXPECT_EQ(-EBADF, mbox_close_id(self->fd, self->id))
+			TH_LOG("copy %u: the failed OPEN left it open", nth);
+	}
+	EXPECT_LT(3, nth) TH_LOG("no user copy was reached");
+}
+
+TEST_F(failed, direct_leaves_it_disabled)
+{
+	struct mbox_direct d;
+	unsigned int nth;
+	int ret;
+
+	for (nth = 1, ret = 1; ret >= 0 && nth < 100; nth++) {
+		memset(&d, 0, sizeof(d));
+		d.size = sizeof(d);
+		d.flags = MBOX_DIRECT_ANYONE;
+		d.capacity = 4;
+		ret = fail_at(_metadata, &self->uc, self->fd, MBOX_IOC_DIRECT,
+			      &d, nth);
+		if (ret <= 0) {
+			EXPECT_EQ(0, mbox_direct_disable(self->fd));
+			continue;
+		}
+		EXPECT_EQ(-EBADF, mbox_direct_query(self->fd, NULL))
+			TH_LOG("copy %u: the failed DIRECT left it enabled", nth);
+		mbox_direct_disable(self->fd);
+	}
+	EXPECT_LT(3, nth) TH_LOG("no user copy was reached");
+}
+
+/*
+ * The same window without fault injection, as a program can open it: the
+ * call reads its name from a page that is not there yet (userfaultfd);
+ * while it waits, another thread write-protects the struct, then lets the
+ * name in.  The work is done, the write-back fails.  Root (the kernel's
+ * own faults need CAP_SYS_PTRACE, or vm.unprivileged_userfaultfd) and
+ * CONFIG_USERFAULTFD (Debian's kernels); SKIP otherwise.
+ */
+struct race {
+	int uffd;
+	size_t page;
+	char *name_page;	/* registered, missing until the struct is RO */
+	char *struct_page;	/* the ioctl's struct */
+	const char *name;
+	pthread_t thread;
+	int ret;
+};
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+	struct pollfd pfd = { .fd = r->uffd, .events = POLLIN };
+	struct uffdio_copy copy;
+	struct uffd_msg msg;
+	char *src;
+
+	r->ret = -ETIMEDOUT;
+	if (poll(&pfd, 1, MBOX_WAIT_MS) != 1)
+		return NULL;
+	r->ret = -EIO;
+	if (read(r->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return NULL;
+	/* The call is in: take its struct away, then give it the name. */
+	r->ret = -errno;
+	if (mprotect(r->struct_page, r->page, PROT_READ))
+		return NULL;
+	src = mmap(NULL, r->page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED)
+		return NULL;
+	strcpy(src, r->name);
+	copy = (struct uffdio_copy){
+		.dst = mbox_ptr(r->name_page),
+		.src = mbox_ptr(src),
+		.len = r->page,
+	};
+	r->ret = ioctl(r->uffd, UFFDIO_COPY, &copy) ? -errno : 0;
+	munmap(src, r->page);
+	return NULL;
+}
+
+/* 0, or -errno if userfaultfd cannot catch the kernel's faults here. */
+static int race_setup(struct race *r, const char *name)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+
+	memset(r, 0, sizeof(*r));
+	r->page = sysconf(_SC_PAGESIZE);
+	r->name = name;
+	r->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (r->uffd < 0)
+		return -errno;
+	if (ioctl(r->uffd, UFFDIO_API, &api))
+		return -errno;
+	r->name_page = mmap(NULL, r->page, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r->struct_page = mmap(NULL, r->page, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->name_page == MAP_FAILED || r->struct_page == MAP_FAILED)
+		return -ENOMEM;
+	reg = (struct uffdio_register){
+		.range = { mbox_ptr(r->name_page), r->page },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	if (ioctl(r->uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	return pthread_create(&r->thread, NULL, race_thread, r) ? -EAGAIN : 0;
+}
+
+static int race_end(struct race *r)
+{
+	pthread_join(r->thread, NULL);
+	close(r->uffd);
+	munmap(r->name_page, r->page);
+	munmap(r->struct_page, r->page);
+	return r->ret;
+}
+
+#define RACE_SETUP(r, name) do {					\
+		int __ret;						\
+									\
+		MBOX_NEED_ROOT("catch the kernel's faults with userfaultfd"); \
+		__ret = race_setup(r, name);				\
+		if (__ret == -ENOSYS || __ret == -EPERM || __ret == -EINVAL) \
+			SKIP(return, "no userfaultfd for the kernel's faults here: %s", \
+			     strerror(-__ret));				\
+		ASSERT_EQ(0, __ret);					\
+	} while (0)
+
+TEST(create_race_leaves_no_mailbox)
+{
+	char name[64];
+	struct mbox_create *c;
+	struct race r;
+	int fd, other, ret;
+	__u32 id;
+
+	fd = mbox_dev_open();
+	if (fd == -ENOENT)
+		SKIP(return, "no " MBOX_DEV_PATH ": the mbox module is not loaded");
+	ASSERT_LE(0, fd);
+	other = mbox_dev_open();
+	ASSERT_LE(0, other);
+	snprintf(name, sizeof(name), "/mbox-fuzz-%d-race", (int)getpid());
+	RACE_SETUP(&r, name);
+	c = (struct mbox_create *)r.struct_page;
+	c->size = sizeof(*c);
+	c->flags = MBOX_CREATE_SYSTEM;
+	c->name = mbox_ptr(r.name_page);
+	c->capacity = 4;
+	c->mode = 0600;
+	ret = mbox_ioctl(fd, MBOX_IOC_CREATE, c);
+	ASSERT_EQ(0, race_end(&r));
+	EXPECT_EQ(-EFAULT, ret);
+	ret = mbox_open_name(other, name, MBOX_OPEN_SEND, &id);
+	EXPECT_EQ(-ENOENT, ret) TH_LOG("the failed CREATE made mailbox %u", id);
+	if (!ret)
+		mbox_destroy(other, id);
+	close(other);
+	close(fd);
+}
+
+TEST(open_race_leaves_it_closed)
+{
+	struct mbox_open *o;
+	char name[64];
+	struct race r;
+	int fd, other, ret;
+	__u32 id;
+
+	fd = mbox_dev_open();
+	if (fd == -ENOENT)
+		SKIP(return, "no " MBOX_DEV_PATH ": the mbox module is not loaded");
+	ASSERT_LE(0, fd);
+	other = mbox_dev_open();
+	ASSERT_LE(0, other);
+	snprintf(name, sizeof(name), "/mbox-fuzz-%d-race", (int)getpid());
+	RACE_SETUP(&r, name);
+	ASSERT_EQ(0, mbox_create(other, name, MBOX_CREATE_SYSTEM, 4,
+				 MBOX_POLICY_SHARED, 0600, &id));
+	o = (struct mbox_open *)r.struct_page;
+	o->size = sizeof(*o);
+	o->flags = MBOX_OPEN_SEND;
+	o->name = mbox_ptr(r.name_page);
+	ret = mbox_ioctl(fd, MBOX_IOC_OPEN, o);
+	EXPECT_EQ(0, race_end(&r));
+	EXPECT_EQ(-EFAULT, ret);
+	EXPECT_EQ(-EBADF, mbox_close_id(fd, id))
+		TH_LOG("the failed OPEN left mailbox %u open", id);
+	EXPECT_EQ(0, mbox_destroy(other, id));
+	close(other);
+	close(fd);
 }
 
 /*
