@@ -474,6 +474,15 @@ int mbox_ioc_direct(struct mbox_endpoint *ep, void *arg)
 	return ret;
 }
 
+/* Undo an enable whose caller could not be told: disable it again. */
+void mbox_ioc_direct_undo(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_direct *a = arg;
+
+	if (!(a->flags & (MBOX_DIRECT_DISABLE | MBOX_DIRECT_QUERY)))
+		mbox_direct_release(ep);
+}
+
 /* The endpoint is going away. */
 void mbox_direct_release(struct mbox_endpoint *ep)
 {

@@ -110,7 +110,9 @@ void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q);
 
 /* mailbox.c */
 int mbox_ioc_create(struct mbox_endpoint *ep, void *arg);
+void mbox_ioc_create_undo(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_open(struct mbox_endpoint *ep, void *arg);
+void mbox_ioc_open_undo(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_close(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_destroy(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_set(struct mbox_endpoint *ep, void *arg);
@@ -129,6 +131,7 @@ int mbox_block_init(struct mbox_block *blk, struct mbox_endpoint *ep,
 /* direct.c */
 struct mbox_inbox;
 int mbox_ioc_direct(struct mbox_endpoint *ep, void *arg);
+void mbox_ioc_direct_undo(struct mbox_endpoint *ep, void *arg);
 int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 		     const struct mbox_block *blk, struct mbox_pending *call);
 int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,

@@ -474,6 +474,23 @@ free:
 	return ret;
 }
 
+/*
+ * Undo a CREATE whose caller could not be told the id (the write-back of
+ * its struct failed): destroy the mailbox and close it here.
+ */
+void mbox_ioc_create_undo(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_create *c = arg;
+	struct mbox_id close = { .id = c->id };
+	struct mbox_mailbox *mb = mbox_find(c->id, NULL);
+
+	if (mb) {
+		mbox_destroy(mb);
+		mbox_put(mb);
+	}
+	mbox_ioc_close(ep, &close);
+}
+
 /* Open, close, destroy, set */
 
 int mbox_ioc_open(struct mbox_endpoint *ep, void *arg)
@@ -521,6 +538,15 @@ int mbox_ioc_open(struct mbox_endpoint *ep, void *arg)
 put:
 	mbox_put(mb);
 	return ret;
+}
+
+/* Undo an OPEN whose caller could not be told: close it again. */
+void mbox_ioc_open_undo(struct mbox_endpoint *ep, void *arg)
+{
+	struct mbox_open *o = arg;
+	struct mbox_id close = { .id = o->id };
+
+	mbox_ioc_close(ep, &close);
 }
 
 int mbox_ioc_close(struct mbox_endpoint *ep, void *arg)

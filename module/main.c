@@ -9,7 +9,9 @@
  * copies the struct into a kernel buffer once with copy_struct_from_user(),
  * calls the one helper that implements the command on the kernel copy,
  * and copies the result back up to the caller's size.  Helpers never touch
- * the user struct.
+ * the user struct.  If that last copy fails (the struct was unmapped or
+ * write-protected meanwhile), the call fails and the command's undo
+ * helper, where it has one, unmakes what it made.
  *
  * poll: every queue the endpoint receives from (its open mailboxes, its
  * direct queue) forwards its wake-ups to ep->poll_wq through a struct
@@ -113,6 +115,8 @@ int mbox_ioctl_write_back(void *arg)
 /**
  * struct mbox_ioctl_op - one ioctl command
  * @handler: works on the kernel copy of the argument
+ * @undo: if not NULL, unmakes what @handler did, when its result could
+ *	not be copied back (the call then fails with EFAULT)
  * @size: sizeof the struct this module knows
  * @min_size: sizeof the first version of the struct; less is EINVAL
  * @out: copy the struct back to the caller on success (and on EMSGSIZE,
@@ -120,24 +124,31 @@ int mbox_ioctl_write_back(void *arg)
  */
 struct mbox_ioctl_op {
 	int (*handler)(struct mbox_endpoint *ep, void *arg);
+	void (*undo)(struct mbox_endpoint *ep, void *arg);
 	u32 size;
 	u32 min_size;
 	bool out;
 };
 
-#define MBOX_OP(_cmd, _handler, _struct, _last, _out)			\
+#define MBOX_OP_UNDO(_cmd, _handler, _undo, _struct, _last, _out)	\
 	[_IOC_NR(_cmd)] = {						\
 		.handler = _handler,					\
+		.undo = _undo,						\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
 		.out = _out,						\
 	}
 
+#define MBOX_OP(_cmd, _handler, _struct, _last, _out)			\
+	MBOX_OP_UNDO(_cmd, _handler, NULL, _struct, _last, _out)
+
 static const struct mbox_ioctl_op mbox_ops[] = {
 	MBOX_OP(MBOX_IOC_VERSION, mbox_ioc_version, struct mbox_version,
 		features, true),
-	MBOX_OP(MBOX_IOC_CREATE, mbox_ioc_create, struct mbox_create, id, true),
-	MBOX_OP(MBOX_IOC_OPEN, mbox_ioc_open, struct mbox_open, name, true),
+	MBOX_OP_UNDO(MBOX_IOC_CREATE, mbox_ioc_create, mbox_ioc_create_undo,
+		     struct mbox_create, id, true),
+	MBOX_OP_UNDO(MBOX_IOC_OPEN, mbox_ioc_open, mbox_ioc_open_undo,
+		     struct mbox_open, name, true),
 	MBOX_OP(MBOX_IOC_CLOSE, mbox_ioc_close, struct mbox_id, __reserved,
 		false),
 	MBOX_OP(MBOX_IOC_DESTROY, mbox_ioc_destroy, struct mbox_id, __reserved,
@@ -147,7 +158,8 @@ static const struct mbox_ioctl_op mbox_ops[] = {
 		true),
 	MBOX_OP(MBOX_IOC_SEND, mbox_ioc_send, struct mbox_send, __pad, true),
 	MBOX_OP(MBOX_IOC_RECV, mbox_ioc_recv, struct mbox_recv, token, true),
-	MBOX_OP(MBOX_IOC_DIRECT, mbox_ioc_direct, struct mbox_direct, pid, true),
+	MBOX_OP_UNDO(MBOX_IOC_DIRECT, mbox_ioc_direct, mbox_ioc_direct_undo,
+		     struct mbox_direct, pid, true),
 	MBOX_OP(MBOX_IOC_CALL, mbox_ioc_call, struct mbox_call, server_pid, true),
 	MBOX_OP(MBOX_IOC_REPLY, mbox_ioc_reply, struct mbox_reply, recv, false),
 };
@@ -177,8 +189,17 @@ static int mbox_dispatch(struct mbox_endpoint *ep,
 
 	ret = op->handler(ep, &a.buf);
 	if ((ret == 0 || ret == -EMSGSIZE) && op->out && !a.written &&
-	    copy_to_user(uarg, &a.buf, a.size))
+	    copy_to_user(uarg, &a.buf, a.size)) {
+		/*
+		 * Unwritable after all (unmapped or write-protected by another
+		 * thread meanwhile): the call fails, so what it made goes, or
+		 * a system-owned mailbox would outlive the id nobody learned.
+		 * A message sent stays so.
+		 */
+		if (!ret && op->undo)
+			op->undo(ep, &a.buf);
 		return -EFAULT;
+	}
 	return ret;
 }
 

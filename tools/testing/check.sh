@@ -79,6 +79,8 @@ gate checkpatch "$out/checkpatch.log" perl "$tools/scripts/checkpatch.pl" \
 
 step "man pages (one per function, groff clean)"
 gate "man pages" "$out/man.log" bash tools/testing/check-man.sh
+step "syzkaller description (constants, every ioctl and flag, struct layouts)"
+gate "syzkaller description" "$out/syzkaller.log" bash tools/testing/check-syzkaller.sh
 
 if [ -n "${KDIR[debug]:-}" ]; then
 	step "sparse (C=2) against the debug kernel"

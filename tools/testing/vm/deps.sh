@@ -4,15 +4,15 @@
 # Install the Debian packages the mbox build and test pipeline needs,
 # and only those that are missing.  Usage: deps.sh [group...]
 # Groups: build (module + userspace), vm (QEMU and initramfs), kernel (debug
-# kernel build), check (checkpatch, sparse), dkms, pkgconfig, m32 (32-bit
-# selftests), man (groff, for check-man.sh).
+# kernel build), check (checkpatch, sparse, check-syzkaller.sh), dkms,
+# pkgconfig, m32 (32-bit selftests), man (groff, for check-man.sh).
 set -euo pipefail
 
 declare -A GROUP=(
 	[build]="gcc make libc6-dev"
 	[vm]="qemu-system-x86 busybox-static cpio kmod"
 	[kernel]="bc flex bison libelf-dev libssl-dev pahole xz-utils dpkg-dev"
-	[check]="sparse perl"
+	[check]="sparse perl python3"
 	[dkms]="dkms openssl"
 	[pkgconfig]="pkgconf"
 	[m32]="gcc-multilib libc6-dev-i386"

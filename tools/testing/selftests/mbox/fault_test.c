@@ -43,8 +43,10 @@
  *  - "done", the call failed with EFAULT: the call took effect, then
  *    could not write its result back.  abi.rst ("Conventions of every
  *    ioctl") allows it at the final write-back only, and never for RECV,
- *    which writes its result before the message leaves the queue (.tail
- *    0: any fault of a receive must leave it "before").  Checked exactly by
+ *    which writes its result before the message leaves the queue, nor
+ *    for CREATE, OPEN and DIRECT's enable, which undo their work when
+ *    that write-back fails (.tail 0: any fault of those must leave them
+ *    "before").  Checked exactly by
  *    a second sweep, of the user copies alone (fail_usercopy's "space"
  *    with its task filter: the n-th copy of this task fails), whose
  *    order does not vary as allocations do: only the last @tail copies
@@ -1859,20 +1861,21 @@ static int create_named_pair_setup(struct fctx *c)
 			    64, 0660);
 }
 
+/* (.tail 0: a failed write-back destroys the mailbox: "before".) */
 static const struct fpath path_create_anon = {
 	.setup = create_anon_setup,
-	.op = create_op, .fail_errs = FAULTS, .tail = 1,
+	.op = create_op, .fail_errs = FAULTS,
 };
 
 static const struct fpath path_create_system = {
 	.setup = create_named_system_setup, .op = create_op,
-	.fail_errs = FAULTS, .tail = 1,
+	.fail_errs = FAULTS,
 	.compat = true,
 };
 
 static const struct fpath path_create_pair = {
 	.setup = create_named_pair_setup, .op = create_op,
-	.fail_errs = FAULTS, .tail = 1,
+	.fail_errs = FAULTS,
 };
 
 /* OPEN */
@@ -1909,14 +1912,15 @@ static int open_op(struct fctx *c)
 	return mbox_ioctl(c->ep[1], MBOX_IOC_OPEN, &c->a.open);
 }
 
+/* (.tail 0: a failed write-back closes it again: "before".) */
 static const struct fpath path_open_id = {
 	.setup = open_id_setup, .op = open_op,
-	.fail_errs = FAULTS, .tail = 1,
+	.fail_errs = FAULTS,
 };
 
 static const struct fpath path_open_name = {
 	.setup = open_name_setup, .op = open_op,
-	.fail_errs = FAULTS, .tail = 1,
+	.fail_errs = FAULTS,
 	.compat = true,
 };
 
@@ -2401,9 +2405,10 @@ static int direct_query_setup(struct fctx *c)
 	return 0;
 }
 
+/* (.tail 0: a failed write-back disables it again: "before".) */
 static const struct fpath path_direct_enable = {
 	.setup = direct_enable_setup,
-	.op = direct_op, .fail_errs = FAULTS, .tail = 1,
+	.op = direct_op, .fail_errs = FAULTS,
 };
 
 static const struct fpath path_direct_disable = {
