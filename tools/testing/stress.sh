@@ -50,7 +50,7 @@ done
 adds=(--add "$vm/guest-tests.sh:/mbox/bin/guest-tests.sh")
 for p in $progs; do adds+=(--add "build/user/selftests/$p:/mbox/tests/$p"); done
 env="MBOX_PROGRAM_TIMEOUT=$((secs + 900)) MBOX_STRESS_SECONDS=$secs"
-env+=" MBOX_LIFETIME_ROUNDS=$scale MBOX_FUZZ_SCALE=$scale"
+env+=" MBOX_LIFETIME_ROUNDS=$scale MBOX_FUZZ_COUNT=$((2000 * scale))"
 [ -n "$seed" ] && env+=" MBOX_STRESS_SEED=$seed"
 
 rest=${progs#stress_test}
