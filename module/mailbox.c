@@ -215,19 +215,31 @@ static bool mbox_is_owner(struct mbox_mailbox *mb)
 	return owner || ns_capable(mb->ipc_ns->user_ns, CAP_IPC_OWNER);
 }
 
-static bool mbox_may(struct mbox_mailbox *mb, u32 rights)
+/*
+ * The mode bits (MBOX_RIGHT_*) of the caller's class: owner (or creator),
+ * group, other.  @owner: whether the caller owns or created @mb.
+ */
+static u32 mbox_class_rights(struct mbox_mailbox *mb, bool *owner)
 {
 	kuid_t euid = current_euid();
-	u32 granted;
+	u32 mode;
 
 	spin_lock(&mb->lock);
-	granted = mb->mode;
-	if (uid_eq(euid, mb->uid) || uid_eq(euid, mb->cuid))
-		granted >>= 6;
+	mode = mb->mode;
+	*owner = uid_eq(euid, mb->uid) || uid_eq(euid, mb->cuid);
+	if (*owner)
+		mode >>= 6;
 	else if (in_group_p(mb->gid) || in_group_p(mb->cgid))
-		granted >>= 3;
+		mode >>= 3;
 	spin_unlock(&mb->lock);
-	return !(rights & ~granted) ||
+	return mode & 07;
+}
+
+static bool mbox_may(struct mbox_mailbox *mb, u32 rights)
+{
+	bool owner;
+
+	return !(rights & ~mbox_class_rights(mb, &owner)) ||
 	       ns_capable(mb->ipc_ns->user_ns, CAP_IPC_OWNER);
 }
 
@@ -636,26 +648,18 @@ int mbox_ioc_set(struct mbox_endpoint *ep, void *arg)
 
 /* Stat */
 
-/* Whether the caller may see @mb: it may use it, or owns it. */
 /*
- * Whether the caller may see @mb.  A listing asks this of every mailbox,
- * so a refusal must not be audited as a denied capability.
+ * Whether the caller may see @mb: some right in its class, or ownership.
+ * A listing asks this of every mailbox, so a refusal must not be audited
+ * as a denied capability.
  */
 static bool mbox_may_stat(struct mbox_mailbox *mb)
 {
-	kuid_t euid = current_euid();
-	bool seen;
+	bool owner;
+	u32 rights = mbox_class_rights(mb, &owner);
 
-	/* Some right in the caller's class (as mbox_may()), or ownership. */
-	spin_lock(&mb->lock);
-	if (uid_eq(euid, mb->uid) || uid_eq(euid, mb->cuid))
-		seen = true;
-	else if (in_group_p(mb->gid) || in_group_p(mb->cgid))
-		seen = mb->mode & 0060;
-	else
-		seen = mb->mode & 0006;
-	spin_unlock(&mb->lock);
-	return seen || ns_capable_noaudit(mb->ipc_ns->user_ns, CAP_IPC_OWNER);
+	return owner || (rights & (MBOX_RIGHT_SEND | MBOX_RIGHT_RECV)) ||
+	       ns_capable_noaudit(mb->ipc_ns->user_ns, CAP_IPC_OWNER);
 }
 
 /*
