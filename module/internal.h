@@ -38,7 +38,7 @@
 /* Every feature this build of the module implements. */
 #define MBOX_FEATURES_ALL	(MBOX_FEATURE_VERSION | MBOX_FEATURE_MAILBOX | \
 				 MBOX_FEATURE_DIRECT | MBOX_FEATURE_CALL | \
-				 MBOX_FEATURE_STAT)
+				 MBOX_FEATURE_BATCH | MBOX_FEATURE_STAT)
 
 /* Rights of an endpoint on a mailbox; also the mode bits they need. */
 #define MBOX_RIGHT_RECV		4	/* "r" */
@@ -104,6 +104,7 @@ struct mbox_attach {
 void mbox_version_fill(struct mbox_version *v);
 int mbox_ioc_recv_user(struct mbox_endpoint *ep, void __user *uarg);
 int mbox_ioctl_write_back(void *arg);
+bool mbox_ioctl_nowait(const void *arg);
 void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
 		      struct mbox_queue *q);
 void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q);

@@ -921,6 +921,9 @@ int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg)
 	ret = mbox_block_init(&blk, ep, r->flags, r->deadline_ns);
 	if (ret)
 		return ret;
+	/* A batch's receives after the first take only what is there. */
+	if (mbox_ioctl_nowait(arg))
+		blk.nonblock = true;
 	if (r->addr != MBOX_ADDR_MAILBOX) {
 		/* Direct messages name their sender in @from. */
 		if (r->flags & MBOX_RECV_FROM)

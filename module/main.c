@@ -11,7 +11,9 @@
  * and copies the result back up to the caller's size.  Helpers never touch
  * the user struct.  If that last copy fails (the struct was unmapped or
  * write-protected meanwhile), the call fails and the command's undo
- * helper, where it has one, unmakes what it made.
+ * helper, where it has one, unmakes what it made.  A batch (SEND_BATCH,
+ * RECV_BATCH) is a loop over its entries, each dispatched as the single
+ * ioctl it stands for.
  *
  * poll: every queue the endpoint receives from (its open mailboxes, its
  * direct queue) forwards its wake-ups to ep->poll_wq through a struct
@@ -26,6 +28,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/overflow.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -43,6 +46,7 @@ static_assert(sizeof(struct mbox_recv) == 72);
 static_assert(sizeof(struct mbox_direct) == 32);
 static_assert(sizeof(struct mbox_call) == 56);
 static_assert(sizeof(struct mbox_reply) == 40);
+static_assert(sizeof(struct mbox_batch) == 32);
 
 void mbox_version_fill(struct mbox_version *v)
 {
@@ -75,6 +79,7 @@ union mbox_ioctl_buf {
 	struct mbox_direct direct;
 	struct mbox_call call;
 	struct mbox_reply reply;
+	struct mbox_batch batch;
 };
 
 /**
@@ -83,13 +88,21 @@ union mbox_ioctl_buf {
  * @uarg: the caller's struct
  * @size: how much of @buf goes back: the smaller of the two structs
  * @written: the handler wrote @buf back itself (mbox_ioctl_write_back())
+ * @nowait: never block, whatever the flags say (a batch's later receives)
  */
 struct mbox_ioctl_arg {
 	union mbox_ioctl_buf buf;
 	void __user *uarg;
 	u32 size;
 	bool written;
+	bool nowait;
 };
+
+/* Whether the ioctl whose kernel copy is @arg must not block. */
+bool mbox_ioctl_nowait(const void *arg)
+{
+	return container_of(arg, struct mbox_ioctl_arg, buf)->nowait;
+}
 
 /**
  * mbox_ioctl_write_back - write an ioctl's result back now
@@ -142,6 +155,9 @@ struct mbox_ioctl_op {
 #define MBOX_OP(_cmd, _handler, _struct, _last, _out)			\
 	MBOX_OP_UNDO(_cmd, _handler, NULL, _struct, _last, _out)
 
+static int mbox_ioc_send_batch(struct mbox_endpoint *ep, void *arg);
+static int mbox_ioc_recv_batch(struct mbox_endpoint *ep, void *arg);
+
 static const struct mbox_ioctl_op mbox_ops[] = {
 	MBOX_OP(MBOX_IOC_VERSION, mbox_ioc_version, struct mbox_version,
 		features, true),
@@ -162,18 +178,23 @@ static const struct mbox_ioctl_op mbox_ops[] = {
 		     struct mbox_direct, pid, true),
 	MBOX_OP(MBOX_IOC_CALL, mbox_ioc_call, struct mbox_call, server_pid, true),
 	MBOX_OP(MBOX_IOC_REPLY, mbox_ioc_reply, struct mbox_reply, recv, false),
+	MBOX_OP(MBOX_IOC_SEND_BATCH, mbox_ioc_send_batch, struct mbox_batch,
+		error, true),
+	MBOX_OP(MBOX_IOC_RECV_BATCH, mbox_ioc_recv_batch, struct mbox_batch,
+		error, true),
 };
 
-/* Run @op on its struct at @uarg: copy in once, handle, copy out. */
-static int mbox_dispatch(struct mbox_endpoint *ep,
-			 const struct mbox_ioctl_op *op, void __user *uarg)
+/*
+ * Run @op on its struct at @uarg, of @usize bytes: copy in once, handle,
+ * copy out.  With @nowait, the handler must not block.
+ */
+static int mbox_dispatch_sized(struct mbox_endpoint *ep,
+			       const struct mbox_ioctl_op *op,
+			       void __user *uarg, u32 usize, bool nowait)
 {
-	struct mbox_ioctl_arg a = { .uarg = uarg };
-	u32 usize;
+	struct mbox_ioctl_arg a = { .uarg = uarg, .nowait = nowait };
 	int ret;
 
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
 	if (usize < op->min_size)
 		return -EINVAL;
 	ret = copy_struct_from_user(&a.buf, op->size, uarg, usize);
@@ -201,6 +222,64 @@ static int mbox_dispatch(struct mbox_endpoint *ep,
 		return -EFAULT;
 	}
 	return ret;
+}
+
+static int mbox_dispatch(struct mbox_endpoint *ep,
+			 const struct mbox_ioctl_op *op, void __user *uarg)
+{
+	u32 usize;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	return mbox_dispatch_sized(ep, op, uarg, usize, false);
+}
+
+/*
+ * A batch: the entries of @b, each an ioctl @cmd of its own, in order
+ * until one fails.  With @wait_first, only the first entry may block.
+ */
+static int mbox_batch(struct mbox_endpoint *ep, struct mbox_batch *b,
+		      unsigned int cmd, bool wait_first)
+{
+	const struct mbox_ioctl_op *op = &mbox_ops[cmd];
+	u64 end, entry = b->entries;
+	u32 usize;
+	int ret = 0;
+
+	b->done = 0;
+	b->error = 0;
+	if (b->flags || !b->count || b->count > MBOX_BATCH_MAX ||
+	    b->entry_size < op->min_size ||
+	    check_add_overflow(entry, (u64)b->count * b->entry_size, &end))
+		return -EINVAL;
+
+	for (; b->done < b->count; b->done++, entry += b->entry_size) {
+		if (get_user(usize, (u32 __user *)u64_to_user_ptr(entry)))
+			ret = -EFAULT;
+		else if (usize != b->entry_size)
+			ret = -EINVAL;
+		else
+			ret = mbox_dispatch_sized(ep, op, u64_to_user_ptr(entry),
+						  usize, wait_first && b->done);
+		if (ret)
+			break;
+		cond_resched();
+	}
+	/* Entries done stay done: the batch succeeds, saying how far. */
+	if (!b->done)
+		return ret;
+	b->error = ret == -ERESTARTSYS ? EINTR : -ret;
+	return 0;
+}
+
+static int mbox_ioc_send_batch(struct mbox_endpoint *ep, void *arg)
+{
+	return mbox_batch(ep, arg, MBOX_CMD_SEND, false);
+}
+
+static int mbox_ioc_recv_batch(struct mbox_endpoint *ep, void *arg)
+{
+	return mbox_batch(ep, arg, MBOX_CMD_RECV, true);
 }
 
 /* A receive whose struct is in userspace at @uarg (reply-and-receive). */

@@ -22,7 +22,7 @@
 #define MBOX_DEVICE_NAME	"mbox"
 
 #define MBOX_ABI_MAJOR		1
-#define MBOX_ABI_MINOR		4
+#define MBOX_ABI_MINOR		5
 
 /* ioctl numbers: type 0xB9, the struct size travels in the struct. */
 #define MBOX_IOCTL_TYPE		0xB9
@@ -40,8 +40,8 @@ enum {
 	MBOX_CMD_DIRECT		= 0x09,
 	MBOX_CMD_CALL		= 0x0a,
 	MBOX_CMD_REPLY		= 0x0b,
-	MBOX_CMD_SEND_BATCH	= 0x0c,	/* reserved */
-	MBOX_CMD_RECV_BATCH	= 0x0d,	/* reserved */
+	MBOX_CMD_SEND_BATCH	= 0x0c,
+	MBOX_CMD_RECV_BATCH	= 0x0d,
 };
 
 /* Feature bits reported by MBOX_IOC_VERSION. */
@@ -49,7 +49,7 @@ enum {
 #define MBOX_FEATURE_MAILBOX	_BITULL(1)	/* CREATE..RECV on mailboxes */
 #define MBOX_FEATURE_DIRECT	_BITULL(2)	/* direct links */
 #define MBOX_FEATURE_CALL	_BITULL(3)	/* call and reply */
-#define MBOX_FEATURE_BATCH	_BITULL(4)	/* batch send/receive (reserved) */
+#define MBOX_FEATURE_BATCH	_BITULL(4)	/* SEND_BATCH, RECV_BATCH */
 #define MBOX_FEATURE_STAT	_BITULL(5)	/* MBOX_IOC_STAT */
 
 /* Limits. */
@@ -456,6 +456,43 @@ struct mbox_reply {
 	__u64 recv;
 };
 
+/* The most entries one batch takes. */
+#define MBOX_BATCH_MAX		1024
+
+/**
+ * struct mbox_batch - MBOX_IOC_SEND_BATCH, MBOX_IOC_RECV_BATCH: many
+ *	sends or receives in one ioctl, as sendmmsg() and recvmmsg() do
+ * @size: in: sizeof(struct mbox_batch)
+ * @flags: in: must be 0
+ * @entries: in: pointer to an array of @count struct mbox_send
+ *	(SEND_BATCH) or struct mbox_recv (RECV_BATCH)
+ * @count: in: the number of entries, 1..MBOX_BATCH_MAX
+ * @entry_size: in: the distance between entries, sizeof(struct mbox_send)
+ *	or sizeof(struct mbox_recv) as the caller knows it; the @size of
+ *	every entry must be this (EINVAL)
+ * @done: out: the entries done, from the first on
+ * @error: out: 0 if all @count were done; else the (positive) errno that
+ *	entry @done failed with, EAGAIN when a batch receive found no more
+ *	messages, EINTR when a signal came
+ *
+ * Each entry is an MBOX_IOC_SEND or MBOX_IOC_RECV of its own, done in
+ * order with its result written into it, up to the first that fails.  A
+ * send entry blocks as its flags say.  A receive entry blocks as its
+ * flags say if it is the first; the others take only what is already
+ * there.  If the first entry fails, the ioctl fails with its errno (and
+ * its entry says what a single ioctl would, such as the length needed);
+ * else it succeeds and @done and @error tell how far it went.
+ */
+struct mbox_batch {
+	__u32 size;
+	__u32 flags;
+	__u64 entries;
+	__u32 count;
+	__u32 entry_size;
+	__u32 done;
+	__u32 error;
+};
+
 #define MBOX_IOC_VERSION	_IO(MBOX_IOCTL_TYPE, MBOX_CMD_VERSION)
 #define MBOX_IOC_CREATE		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_CREATE)
 #define MBOX_IOC_OPEN		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_OPEN)
@@ -468,5 +505,7 @@ struct mbox_reply {
 #define MBOX_IOC_DIRECT		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_DIRECT)
 #define MBOX_IOC_CALL		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_CALL)
 #define MBOX_IOC_REPLY		_IO(MBOX_IOCTL_TYPE, MBOX_CMD_REPLY)
+#define MBOX_IOC_SEND_BATCH	_IO(MBOX_IOCTL_TYPE, MBOX_CMD_SEND_BATCH)
+#define MBOX_IOC_RECV_BATCH	_IO(MBOX_IOCTL_TYPE, MBOX_CMD_RECV_BATCH)
 
 #endif /* _UAPI_LINUX_MBOX_H */
