@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define LIBMBOX_MAJOR		1
-#define LIBMBOX_MINOR		0
+#define LIBMBOX_MINOR		1
 
 /* Timeouts. */
 #define MBOX_FOREVER		(-1LL)	/* block until done */
@@ -156,6 +156,17 @@ int mbox_mailbox_send(struct mbox_endpoint *ep, uint32_t id,
 int mbox_mailbox_receive(struct mbox_endpoint *ep, uint32_t id,
 			 struct mbox_msg *msg, uint32_t flags,
 			 int64_t timeout_ns);
+/*
+ * Batches (libmbox 1.1): many sends or receives in one ioctl.  They return
+ * how many were done (1..count), or a negative errno if none was; only the
+ * first receive waits.
+ */
+int mbox_mailbox_send_batch(struct mbox_endpoint *ep, uint32_t id,
+			    struct mbox_msg *msgs, unsigned int count,
+			    uint32_t flags, int64_t timeout_ns);
+int mbox_mailbox_receive_batch(struct mbox_endpoint *ep, uint32_t id,
+			       struct mbox_msg *msgs, unsigned int count,
+			       uint32_t flags, int64_t timeout_ns);
 int mbox_mailbox_call(struct mbox_endpoint *ep, uint32_t id,
 		      const struct mbox_msg *req, struct mbox_msg *rep,
 		      uint32_t flags, int64_t timeout_ns);
@@ -175,6 +186,12 @@ int mbox_process_send(struct mbox_endpoint *ep, pid_t pid,
 int mbox_process_receive(struct mbox_endpoint *ep, pid_t pid,
 			 struct mbox_msg *msg, uint32_t flags,
 			 int64_t timeout_ns);
+int mbox_process_send_batch(struct mbox_endpoint *ep, pid_t pid,
+			    struct mbox_msg *msgs, unsigned int count,
+			    uint32_t flags, int64_t timeout_ns);
+int mbox_process_receive_batch(struct mbox_endpoint *ep, pid_t pid,
+			       struct mbox_msg *msgs, unsigned int count,
+			       uint32_t flags, int64_t timeout_ns);
 int mbox_process_call(struct mbox_endpoint *ep, pid_t pid,
 		      const struct mbox_msg *req, struct mbox_msg *rep,
 		      uint32_t flags, int64_t timeout_ns);

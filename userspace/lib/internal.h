@@ -45,6 +45,14 @@ LIBMBOX_HIDDEN int libmbox_send(struct mbox_endpoint *ep, uint32_t addr, uint32_
 		 struct mbox_msg *msg, uint32_t flags, int64_t timeout_ns);
 LIBMBOX_HIDDEN int libmbox_receive(struct mbox_endpoint *ep, uint32_t addr, uint32_t from,
 		    struct mbox_msg *msg, uint32_t flags, int64_t timeout_ns);
+LIBMBOX_HIDDEN int libmbox_send_batch(struct mbox_endpoint *ep, uint32_t addr,
+				      uint32_t to, struct mbox_msg *msgs,
+				      unsigned int count, uint32_t flags,
+				      int64_t timeout_ns);
+LIBMBOX_HIDDEN int libmbox_receive_batch(struct mbox_endpoint *ep, uint32_t addr,
+					 uint32_t from, struct mbox_msg *msgs,
+					 unsigned int count, uint32_t flags,
+					 int64_t timeout_ns);
 LIBMBOX_HIDDEN int libmbox_call(struct mbox_endpoint *ep, uint32_t addr, uint32_t to,
 		 const struct mbox_msg *req, struct mbox_msg *rep,
 		 uint32_t flags, int64_t timeout_ns);

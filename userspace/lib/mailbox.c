@@ -207,6 +207,26 @@ int mbox_mailbox_receive(struct mbox_endpoint *ep, uint32_t id,
 			       timeout_ns);
 }
 
+int mbox_mailbox_send_batch(struct mbox_endpoint *ep, uint32_t id,
+			    struct mbox_msg *msgs, unsigned int count,
+			    uint32_t flags, int64_t timeout_ns)
+{
+	if (flags & MBOX_PIDFD)
+		return -EINVAL;
+	return libmbox_send_batch(ep, MBOX_ADDR_MAILBOX, id, msgs, count, flags,
+				  timeout_ns);
+}
+
+int mbox_mailbox_receive_batch(struct mbox_endpoint *ep, uint32_t id,
+			       struct mbox_msg *msgs, unsigned int count,
+			       uint32_t flags, int64_t timeout_ns)
+{
+	if (flags & MBOX_PIDFD)
+		return -EINVAL;
+	return libmbox_receive_batch(ep, MBOX_ADDR_MAILBOX, id, msgs, count,
+				     flags, timeout_ns);
+}
+
 int mbox_mailbox_call(struct mbox_endpoint *ep, uint32_t id,
 		      const struct mbox_msg *req, struct mbox_msg *rep,
 		      uint32_t flags, int64_t timeout_ns)

@@ -5,33 +5,41 @@
  * and process.c are the public faces of these.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "internal.h"
 
+/* A struct mbox_send for @msg; 0 or -EINVAL, -EOVERFLOW. */
+static int mbox_send_init(struct mbox_send *s, uint32_t addr, uint32_t to,
+			  const struct mbox_msg *msg, uint32_t flags,
+			  const struct mbox_wait *w)
+{
+	if (!msg || (!msg->buf && msg->len))
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->size = sizeof(*s);
+	s->flags = (flags & ~MBOX_LIB_FLAGS) | w->flags;
+	s->addr = addr;
+	s->to = to;
+	s->buf = libmbox_ptr(msg->buf);
+	s->priority = msg->priority;
+	s->deadline_ns = w->deadline_ns;
+	return libmbox_len32(msg->len, &s->len);
+}
+
 int libmbox_send(struct mbox_endpoint *ep, uint32_t addr, uint32_t to,
 		 struct mbox_msg *msg, uint32_t flags, int64_t timeout_ns)
 {
-	struct mbox_send s = {
-		.size = sizeof(s),
-		.addr = addr,
-		.to = to,
-	};
+	struct mbox_send s;
 	struct mbox_wait w;
 	int ret;
 
-	if (!msg || (!msg->buf && msg->len))
-		return -EINVAL;
 	ret = libmbox_wait_init(&w, flags, timeout_ns);
 	if (!ret)
-		ret = libmbox_len32(msg->len, &s.len);
+		ret = mbox_send_init(&s, addr, to, msg, flags, &w);
 	if (ret)
 		return ret;
-	s.flags = (flags & ~MBOX_LIB_FLAGS) | w.flags;
-	s.deadline_ns = w.deadline_ns;
-	s.buf = libmbox_ptr(msg->buf);
-	s.priority = msg->priority;
-
 	ret = libmbox_ioctl(ep, MBOX_IOC_SEND, &s);
 	if (!ret && (flags & MBOX_SEND_SYNC))
 		msg->pid = s.receiver_pid;
@@ -52,19 +60,13 @@ static void mbox_msg_fill(struct mbox_msg *msg, const struct mbox_recv *r)
 /* A struct mbox_recv for @msg; 0 or -EINVAL. */
 static int mbox_recv_init(struct mbox_recv *r, uint32_t addr, uint32_t from,
 			  const struct mbox_msg *msg, uint32_t flags,
-			  int64_t timeout_ns)
+			  const struct mbox_wait *w)
 {
-	struct mbox_wait w;
-	int ret;
-
 	if (!msg || (!msg->buf && msg->len))
 		return -EINVAL;
-	ret = libmbox_wait_init(&w, flags, timeout_ns);
-	if (ret)
-		return ret;
 	memset(r, 0, sizeof(*r));
 	r->size = sizeof(*r);
-	r->flags = (flags & ~MBOX_LIB_FLAGS) | w.flags;
+	r->flags = (flags & ~MBOX_LIB_FLAGS) | w->flags;
 	r->addr = addr;
 	r->from = from;
 	r->buf = libmbox_ptr(msg->buf);
@@ -75,7 +77,7 @@ static int mbox_recv_init(struct mbox_recv *r, uint32_t addr, uint32_t from,
 			return -EINVAL;
 		r->from_pid = msg->pid;
 	}
-	r->deadline_ns = w.deadline_ns;
+	r->deadline_ns = w->deadline_ns;
 	return 0;
 }
 
@@ -83,9 +85,12 @@ int libmbox_receive(struct mbox_endpoint *ep, uint32_t addr, uint32_t from,
 		    struct mbox_msg *msg, uint32_t flags, int64_t timeout_ns)
 {
 	struct mbox_recv r;
+	struct mbox_wait w;
 	int ret;
 
-	ret = mbox_recv_init(&r, addr, from, msg, flags, timeout_ns);
+	ret = libmbox_wait_init(&w, flags, timeout_ns);
+	if (!ret)
+		ret = mbox_recv_init(&r, addr, from, msg, flags, &w);
 	if (ret)
 		return ret;
 	ret = libmbox_ioctl(ep, MBOX_IOC_RECV, &r);
@@ -141,6 +146,7 @@ int libmbox_reply(struct mbox_endpoint *ep, uint64_t token, const void *buf,
 		.buf = libmbox_ptr(buf),
 	};
 	struct mbox_recv r;
+	struct mbox_wait w;
 	int ret;
 
 	if (!buf && len)
@@ -149,7 +155,9 @@ int libmbox_reply(struct mbox_endpoint *ep, uint64_t token, const void *buf,
 	if (ret)
 		return ret;
 	if (msg) {
-		ret = mbox_recv_init(&r, addr, from, msg, flags, timeout_ns);
+		ret = libmbox_wait_init(&w, flags, timeout_ns);
+		if (!ret)
+			ret = mbox_recv_init(&r, addr, from, msg, flags, &w);
 		if (ret)
 			return ret;
 		rp.flags = MBOX_REPLY_RECV;
@@ -173,4 +181,90 @@ int mbox_call_reply(struct mbox_endpoint *ep, uint64_t token,
 		    const void *buf, size_t len)
 {
 	return libmbox_reply(ep, token, buf, len, 0, 0, NULL, 0, 0);
+}
+
+/*
+ * Batches: up to LIBMBOX_BATCH entries per ioctl, on the stack; a longer
+ * batch takes several ioctls, and stops at the first one that stops
+ * short.  Every message is checked before the first ioctl, so a bad one
+ * sends or receives nothing.
+ */
+#define LIBMBOX_BATCH	64
+
+int libmbox_send_batch(struct mbox_endpoint *ep, uint32_t addr, uint32_t to,
+		       struct mbox_msg *msgs, unsigned int count,
+		       uint32_t flags, int64_t timeout_ns)
+{
+	struct mbox_send s[LIBMBOX_BATCH];
+	struct mbox_batch b = {
+		.size = sizeof(b),
+		.entries = libmbox_ptr(s),
+		.entry_size = sizeof(s[0]),
+	};
+	unsigned int done = 0, i;
+	struct mbox_wait w;
+	int ret;
+
+	if (!msgs || !count || count > INT_MAX)
+		return -EINVAL;
+	ret = libmbox_wait_init(&w, flags, timeout_ns);
+	for (i = 0; !ret && i < count; i++)
+		ret = mbox_send_init(&s[0], addr, to, &msgs[i], flags, &w);
+	while (!ret && done < count) {
+		b.count = count - done < LIBMBOX_BATCH ? count - done : LIBMBOX_BATCH;
+		for (i = 0; i < b.count; i++)
+			mbox_send_init(&s[i], addr, to, &msgs[done + i], flags, &w);
+		ret = libmbox_ioctl(ep, MBOX_IOC_SEND_BATCH, &b);
+		if (ret)
+			break;
+		for (i = 0; i < b.done && (flags & MBOX_SEND_SYNC); i++)
+			msgs[done + i].pid = s[i].receiver_pid;
+		done += b.done;
+		ret = -(int)b.error;
+	}
+	return done ? (int)done : ret;
+}
+
+int libmbox_receive_batch(struct mbox_endpoint *ep, uint32_t addr,
+			  uint32_t from, struct mbox_msg *msgs,
+			  unsigned int count, uint32_t flags,
+			  int64_t timeout_ns)
+{
+	struct mbox_recv r[LIBMBOX_BATCH];
+	struct mbox_batch b = {
+		.size = sizeof(b),
+		.entries = libmbox_ptr(r),
+		.entry_size = sizeof(r[0]),
+	};
+	const struct mbox_wait nowait = { .flags = MBOX_NONBLOCK };
+	unsigned int done = 0, i;
+	struct mbox_wait w;
+	int ret;
+
+	if (!msgs || !count || count > INT_MAX)
+		return -EINVAL;
+	ret = libmbox_wait_init(&w, flags, timeout_ns);
+	for (i = 0; !ret && i < count; i++)
+		ret = mbox_recv_init(&r[0], addr, from, &msgs[i], flags, &w);
+	while (!ret && done < count) {
+		b.count = count - done < LIBMBOX_BATCH ? count - done : LIBMBOX_BATCH;
+		/* Only the first receive waits; the kernel knows that too. */
+		for (i = 0; i < b.count; i++)
+			mbox_recv_init(&r[i], addr, from, &msgs[done + i], flags,
+				       done ? &nowait : &w);
+		ret = libmbox_ioctl(ep, MBOX_IOC_RECV_BATCH, &b);
+		if (ret) {
+			/* The first entry's length needed: as a receive says. */
+			if (ret == -EMSGSIZE)
+				msgs[done].len = r[0].len;
+			break;
+		}
+		for (i = 0; i < b.done; i++)
+			mbox_msg_fill(&msgs[done + i], &r[i]);
+		if (b.error == EMSGSIZE)
+			msgs[done + b.done].len = r[b.done].len;
+		done += b.done;
+		ret = -(int)b.error;
+	}
+	return done ? (int)done : ret;
 }

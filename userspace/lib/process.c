@@ -107,6 +107,34 @@ int mbox_process_receive(struct mbox_endpoint *ep, pid_t pid,
 	return libmbox_receive(ep, addr, pid, msg, flags, timeout_ns);
 }
 
+int mbox_process_send_batch(struct mbox_endpoint *ep, pid_t pid,
+			    struct mbox_msg *msgs, unsigned int count,
+			    uint32_t flags, int64_t timeout_ns)
+{
+	uint32_t addr;
+	int ret;
+
+	ret = mbox_process_addr(pid, flags, false, &addr);
+	if (ret)
+		return ret;
+	return libmbox_send_batch(ep, addr, pid, msgs, count, flags,
+				  timeout_ns);
+}
+
+int mbox_process_receive_batch(struct mbox_endpoint *ep, pid_t pid,
+			       struct mbox_msg *msgs, unsigned int count,
+			       uint32_t flags, int64_t timeout_ns)
+{
+	uint32_t addr;
+	int ret;
+
+	ret = mbox_process_addr(pid, flags, true, &addr);
+	if (ret)
+		return ret;
+	return libmbox_receive_batch(ep, addr, pid, msgs, count, flags,
+				     timeout_ns);
+}
+
 int mbox_process_call(struct mbox_endpoint *ep, pid_t pid,
 		      const struct mbox_msg *req, struct mbox_msg *rep,
 		      uint32_t flags, int64_t timeout_ns)
