@@ -184,7 +184,9 @@ int mbox_pending_reserve(struct mbox_endpoint *ep, u64 *token)
 	ret = __xa_alloc(&ep->calls, &slot, NULL, xa_limit_32b,
 			 GFP_KERNEL_ACCOUNT);
 	if (!ret) {
-		ep->call_gen++;
+		/* Generation 0 would make slot 0's token 0, "no call". */
+		if (!++ep->call_gen)
+			ep->call_gen = 1;
 		*token = (u64)ep->call_gen << 32 | slot;
 	}
 	xa_unlock(&ep->calls);
@@ -274,15 +276,17 @@ void mbox_pending_release(struct mbox_endpoint *ep)
 
 /* Caller side */
 
-/* Wait for the reply; then the call is over, one way or the other. */
+/*
+ * Wait for the reply, on @p->wq already; then the call is over, one way or
+ * the other.
+ */
 static int mbox_pending_wait(struct mbox_pending *p, const struct mbox_block *blk,
 			     struct mbox_msg **reply)
 {
-	DEFINE_WAIT(wait);
 	int ret = 0;
 
 	for (;;) {
-		prepare_to_wait(&p->wq, &wait, TASK_INTERRUPTIBLE);
+		set_current_state(TASK_INTERRUPTIBLE);
 		if (READ_ONCE(p->state) != MBOX_CALL_WAITING)
 			break;
 		/*
@@ -297,7 +301,7 @@ static int mbox_pending_wait(struct mbox_pending *p, const struct mbox_block *bl
 		if (ret)
 			break;
 	}
-	finish_wait(&p->wq, &wait);
+	__set_current_state(TASK_RUNNING);
 
 	spin_lock(&p->lock);
 	switch (p->state) {
@@ -328,6 +332,7 @@ int mbox_ioc_call(struct mbox_endpoint *ep, void *arg)
 		.len = c->len,
 		.priority = c->priority,
 	};
+	DEFINE_WAIT_FUNC(wait, default_wake_function);
 	struct mbox_msg *reply = NULL;
 	struct mbox_pending *p;
 	struct mbox_block blk;
@@ -343,6 +348,11 @@ int mbox_ioc_call(struct mbox_endpoint *ep, void *arg)
 	p = mbox_pending_new(c->reply_len);
 	if (!p)
 		return -ENOMEM;
+	/*
+	 * One sleep from the request to the reply: the reply wakes the caller
+	 * through @p->wq, its request's receive does not (msgq.c).
+	 */
+	add_wait_queue(&p->wq, &wait);
 
 	/* The request, synchronously: restartable until it is received. */
 	ret = mbox_send_msg(ep, &s, &blk, p);
@@ -366,6 +376,7 @@ int mbox_ioc_call(struct mbox_endpoint *ep, void *arg)
 		ret = -EFAULT;
 	mbox_msg_free(reply);
 out:
+	remove_wait_queue(&p->wq, &wait);
 	mbox_pending_put(p);
 	return ret;
 }

@@ -81,6 +81,8 @@ enum mbox_wait_state {
  * @from: receiver: only messages of this sender, or NULL
  * @sync: sender: wait until received, not only queued
  * @cancel: sender: gave up while its message was being copied out
+ * @quiet: sender: of a call's request; its receive does not wake it, the
+ *	reply will (the caller waits on its call too, call.c)
  * @blocked: sender: counted in the queue's nr_senders
  * @peer: sender: the receiving process, a counted reference
  */
@@ -93,6 +95,7 @@ struct mbox_waiter {
 	struct pid *from;
 	bool sync;
 	bool cancel;
+	bool quiet;
 	bool blocked;
 	struct pid *peer;
 };
@@ -353,6 +356,8 @@ static void mbox_wake(struct mbox_waiter *w, int state)
 /*
  * A blocked sender's send is done (its message is queued, or received):
  * it counts in the queue's totals now, not once its task runs again.
+ * A caller whose request was received sleeps on until the reply wakes it:
+ * waking it only to sleep again would cost two context switches a call.
  */
 static void mbox_sender_done(struct mbox_queue *q, struct mbox_waiter *w,
 			     int state)
@@ -360,7 +365,11 @@ static void mbox_sender_done(struct mbox_queue *q, struct mbox_waiter *w,
 	q->nr_senders--;
 	q->nr_sent++;
 	w->blocked = false;
-	mbox_wake(w, state);
+	if (state == MBOX_WAIT_DONE && w->quiet && !w->cancel)
+		/* Pairs with smp_load_acquire() in mbox_wait(). */
+		smp_store_release(&w->state, state);
+	else
+		mbox_wake(w, state);
 }
 
 static bool mbox_wants(struct pid *from, const struct mbox_msg *msg)
@@ -620,6 +629,7 @@ int mbox_queue_send(struct mbox_queue *q, struct mbox_msg *msg, bool sync,
 		.task = current,
 		.state = MBOX_WAITING,
 		.sync = sync,
+		.quiet = sync && msg->call,
 	};
 	__poll_t notify = EPOLLIN | EPOLLRDNORM;
 	int ret;
