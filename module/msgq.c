@@ -445,13 +445,13 @@ static void mbox_admit_senders(struct mbox_queue *q)
 /* The best message for a receiver: highest priority, oldest, wanted. */
 static struct mbox_msg *mbox_find(struct mbox_queue *q, struct pid *from)
 {
+	unsigned long map = q->prio_map;
 	struct mbox_msg *msg;
 	struct mbox_waiter *w;
-	int p;
+	unsigned int p;
 
-	for (p = MBOX_PRIO_MAX; p >= 0; p--) {
-		if (!test_bit(p, &q->prio_map))
-			continue;
+	for (; map; __clear_bit(p, &map)) {
+		p = __fls(map);
 		list_for_each_entry(msg, &q->prio[p], node)
 			if (mbox_wants(from, msg))
 				return msg;
