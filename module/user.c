@@ -3,14 +3,16 @@
  * mbox per-user accounting: queued bytes and mailboxes, against the
  * max_user_bytes and max_user_mailboxes module parameters.
  *
- * One struct mbox_user per uid that has anything charged, found in a hash
- * table under mbox_users_lock and freed when its last reference goes.  The
- * counters themselves are atomics: charging never takes a lock.
+ * One struct mbox_user per uid that has anything charged, in a hash table
+ * changed under mbox_users_lock and searched under RCU (every send looks
+ * its sender up), freed after a grace period when its last reference
+ * goes.  The counters themselves are atomics: charging never takes a lock.
  * CAP_SYS_RESOURCE goes beyond the limits, as for POSIX message queues.
  */
 #include <linux/capability.h>
 #include <linux/hashtable.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -27,7 +29,8 @@ MODULE_PARM_DESC(max_user_mailboxes, "Mailboxes a user may own at once (256)");
 
 /**
  * struct mbox_user - what one user has charged
- * @node: in mbox_users (protected by mbox_users_lock)
+ * @node: in mbox_users (changed under mbox_users_lock, read under RCU)
+ * @rcu: frees it after the lookups that may still see it
  * @uid: the user
  * @ref: references: every charged message and mailbox, and lookups
  * @bytes: payload bytes of this user's messages not yet received
@@ -35,6 +38,7 @@ MODULE_PARM_DESC(max_user_mailboxes, "Mailboxes a user may own at once (256)");
  */
 struct mbox_user {
 	struct hlist_node node;
+	struct rcu_head rcu;
 	kuid_t uid;
 	refcount_t ref;
 	atomic_long_t bytes;
@@ -44,11 +48,13 @@ struct mbox_user {
 static DEFINE_SPINLOCK(mbox_users_lock);
 static DEFINE_HASHTABLE(mbox_users, 6);
 
+/* Under rcu_read_lock() or mbox_users_lock. */
 static struct mbox_user *mbox_user_find(kuid_t uid)
 {
 	struct mbox_user *u;
 
-	hash_for_each_possible(mbox_users, u, node, __kuid_val(uid))
+	hash_for_each_possible_rcu(mbox_users, u, node, __kuid_val(uid),
+				   lockdep_is_held(&mbox_users_lock))
 		if (uid_eq(u->uid, uid) && refcount_inc_not_zero(&u->ref))
 			return u;
 	return NULL;
@@ -59,9 +65,9 @@ struct mbox_user *mbox_user_get(kuid_t uid)
 {
 	struct mbox_user *u, *fresh;
 
-	spin_lock(&mbox_users_lock);
+	rcu_read_lock();
 	u = mbox_user_find(uid);
-	spin_unlock(&mbox_users_lock);
+	rcu_read_unlock();
 	if (u)
 		return u;
 
@@ -74,7 +80,7 @@ struct mbox_user *mbox_user_get(kuid_t uid)
 	spin_lock(&mbox_users_lock);
 	u = mbox_user_find(uid);
 	if (!u) {
-		hash_add(mbox_users, &fresh->node, __kuid_val(uid));
+		hash_add_rcu(mbox_users, &fresh->node, __kuid_val(uid));
 		u = fresh;
 		fresh = NULL;
 	}
@@ -94,12 +100,12 @@ void mbox_user_put(struct mbox_user *u)
 	spin_lock(&mbox_users_lock);
 	last = refcount_dec_and_test(&u->ref);
 	if (last)
-		hash_del(&u->node);
+		hash_del_rcu(&u->node);
 	spin_unlock(&mbox_users_lock);
 	if (!last)
 		return;
 	WARN_ON_ONCE(atomic_long_read(&u->bytes) || atomic_read(&u->mailboxes));
-	kfree(u);
+	kfree_rcu(u, rcu);
 }
 EXPORT_SYMBOL_IF_KUNIT(mbox_user_put);
 
