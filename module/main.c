@@ -204,8 +204,12 @@ static int mbox_dispatch_sized(struct mbox_endpoint *ep,
 	/*
 	 * The result is written back after the operation: make sure it can
 	 * be, before a receive consumes a message or a send delivers one.
+	 * The struct spans at most two pages: its first and last bytes,
+	 * written as they are, tell for both.
 	 */
-	if (op->out && copy_to_user(uarg, &a.buf, a.size))
+	if (op->out && (put_user(*(u8 *)&a.buf, (u8 __user *)uarg) ||
+			put_user(*((u8 *)&a.buf + a.size - 1),
+				 (u8 __user *)uarg + a.size - 1)))
 		return -EFAULT;
 
 	ret = op->handler(ep, &a.buf);
@@ -352,7 +356,11 @@ static int mbox_open(struct inode *inode, struct file *file)
 	ep->file = file;
 	mutex_init(&ep->lock);
 	xa_init(&ep->atts);
-	xa_init_flags(&ep->calls, XA_FLAGS_ALLOC1);
+	/*
+	 * Slot 0 too: a server's one call at a time then lives in the
+	 * xarray's head, and a call allocates no node.
+	 */
+	xa_init_flags(&ep->calls, XA_FLAGS_ALLOC);
 	init_waitqueue_head(&ep->poll_wq);
 	file->private_data = ep;
 	return nonseekable_open(inode, file);
