@@ -16,6 +16,11 @@
 #   -i, --interactive   a shell on the console instead of a command
 #       --no-module     do not insmod the module
 #       --smp N         virtual CPUs (default 2)
+#       --no-slab-debug boot a Debian kernel without the slab checking
+#                       added for tests (slub_debug, KFENCE): for timing
+#       --icount        time in the guest counts instructions (QEMU
+#                       -icount, one host thread): timings that do not
+#                       depend on the host's load, for comparing code paths
 #
 # The words of the command are joined by spaces and run by sh -c (as ssh
 # does), as root in /mbox with /mbox/bin in PATH, with its output on
@@ -27,7 +32,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 here=$top/tools/testing/vm
-kname=6.12 moddir= timeout_s=300 out= interactive=0 load=1 smp=2
+kname=6.12 moddir= timeout_s=300 out= interactive=0 load=1 smp=2 slabdbg=1 icount=0
 adds=()
 
 while [ $# -gt 0 ]; do
@@ -40,6 +45,8 @@ while [ $# -gt 0 ]; do
 	-i|--interactive) interactive=1; shift ;;
 	--no-module) load=0; shift ;;
 	--smp) smp=$2; shift 2 ;;
+	--no-slab-debug) slabdbg=0; shift ;;
+	--icount) icount=1; shift ;;
 	--) shift; break ;;
 	-h|--help) sed -n '4,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -88,10 +95,15 @@ append="console=ttyS0 panic=-1 oops=panic"
 case "$kname" in
 debug)	mem=1024 ;;
 # Debian kernels: the checks they can do without a debug build.
-*)	mem=512 append="$append slub_debug=FZPU slab_nomerge kfence.sample_interval=10" ;;
+*)	mem=512
+	[ $slabdbg -eq 0 ] ||
+		append="$append slub_debug=FZPU slab_nomerge kfence.sample_interval=10" ;;
 esac
 
-qemu=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$smp" -m "$mem"
+accel=tcg,thread=multi
+[ $icount -eq 0 ] || accel="tcg,thread=single -icount shift=0,sleep=off"
+# shellcheck disable=SC2206 # $accel is words
+qemu=(qemu-system-x86_64 -accel $accel -smp "$smp" -m "$mem"
 	-nographic -no-reboot -nic none -monitor none
 	-kernel "$KERNEL" -initrd "$work/initrd")
 
