@@ -362,6 +362,14 @@ __poll_t mbox_direct_poll(struct mbox_endpoint *ep)
 	return ep->inbox ? mbox_queue_poll(&ep->inbox->q, false, true) : 0;
 }
 
+/* The endpoint's first poll: its direct queue forwards wake-ups. */
+void mbox_direct_poll_start(struct mbox_endpoint *ep)
+{
+	lockdep_assert_held(&ep->lock);
+	if (ep->inbox)
+		mbox_forward_start(&ep->inbox->fwd, &ep->inbox->q);
+}
+
 /* Enable, disable, query */
 
 static void mbox_inbox_fill(struct mbox_inbox *d, struct mbox_direct *out)
@@ -419,7 +427,7 @@ static int mbox_direct_enable(struct mbox_endpoint *ep, struct mbox_direct *arg)
 		mbox_inbox_fill(d, arg);
 		wake_up_poll(&ep->poll_wq, EPOLLIN | EPOLLRDNORM);
 	} else {
-		mbox_forward_del(&d->fwd, &d->q);
+		mbox_forward_del(&d->fwd);
 	}
 	mutex_unlock(&ep->lock);
 	if (ret)
@@ -443,7 +451,7 @@ static void mbox_direct_disable(struct mbox_endpoint *ep)
 	spin_unlock(&mbox_inboxes_lock);
 
 	mbox_queue_kill(&d->q, -ECONNRESET);
-	mbox_forward_del(&d->fwd, &d->q);
+	mbox_forward_del(&d->fwd);
 	mbox_inbox_put(d);
 }
 

@@ -58,8 +58,9 @@ struct mbox_mailbox;
  * @calls: token slot -> struct mbox_pending, the calls this endpoint
  *	received and has not answered (its own xa_lock)
  * @call_gen: generation of the next token (the xa_lock of @calls)
- * @poll_wq: pollers of the endpoint; every queue it receives from or sends
- *	to forwards its wake-ups here
+ * @poll_wq: pollers of the endpoint; once @polled, every queue it
+ *	receives from or sends to forwards its wake-ups here
+ * @polled: it has been polled; set once, under @lock
  */
 struct mbox_endpoint {
 	struct file *file;
@@ -69,12 +70,14 @@ struct mbox_endpoint {
 	struct xarray calls;
 	u32 call_gen;
 	wait_queue_head_t poll_wq;
+	bool polled;
 };
 
 /**
  * struct mbox_forward - forwards a queue's poll wake-ups to an endpoint
- * @wait: on the queue's poll_wq
+ * @wait: on @q's poll_wq, if @q is set
  * @ep: the endpoint whose pollers to wake
+ * @q: the queue it forwards from, once @ep has been polled (@ep's lock)
  *
  * So that a queue an endpoint starts using after an epoll_ctl() still
  * wakes that epoll, as nested epolls do.
@@ -82,6 +85,7 @@ struct mbox_endpoint {
 struct mbox_forward {
 	wait_queue_entry_t wait;
 	struct mbox_endpoint *ep;
+	struct mbox_queue *q;
 };
 
 /**
@@ -107,7 +111,8 @@ int mbox_ioctl_write_back(void *arg);
 bool mbox_ioctl_nowait(const void *arg);
 void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
 		      struct mbox_queue *q);
-void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q);
+void mbox_forward_start(struct mbox_forward *f, struct mbox_queue *q);
+void mbox_forward_del(struct mbox_forward *f);
 
 /* mailbox.c */
 int mbox_ioc_create(struct mbox_endpoint *ep, void *arg);
@@ -120,6 +125,7 @@ int mbox_ioc_set(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_send(struct mbox_endpoint *ep, void *arg);
 int mbox_ioc_recv(struct mbox_endpoint *ep, void *arg);
 __poll_t mbox_attach_poll(struct mbox_attach *att);
+void mbox_attach_poll_start(struct mbox_endpoint *ep);
 int mbox_send_msg(struct mbox_endpoint *ep, struct mbox_send *s,
 		  const struct mbox_block *blk, struct mbox_pending *call);
 void mbox_send_report(struct mbox_send *s, struct pid *receiver);
@@ -138,6 +144,7 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 int mbox_direct_recv(struct mbox_endpoint *ep, struct mbox_recv *r,
 		     const struct mbox_block *blk);
 __poll_t mbox_direct_poll(struct mbox_endpoint *ep);
+void mbox_direct_poll_start(struct mbox_endpoint *ep);
 struct pid *mbox_process(u32 addr, u32 nr);
 void mbox_direct_release(struct mbox_endpoint *ep);
 void mbox_endpoint_close_all(struct mbox_endpoint *ep);

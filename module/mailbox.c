@@ -336,7 +336,7 @@ static void mbox_detach(struct mbox_endpoint *ep, struct mbox_attach *att)
 	struct mbox_mailbox *mb = att->mb;
 	bool owner;
 
-	mbox_forward_del(&att->fwd, &mb->q);
+	mbox_forward_del(&att->fwd);
 	mbox_leave(mb, att->rights);
 	spin_lock(&mb->lock);
 	owner = mb->owner == ep;
@@ -951,6 +951,16 @@ __poll_t mbox_attach_poll(struct mbox_attach *att)
 {
 	return mbox_queue_poll(&att->mb->q, att->rights & MBOX_RIGHT_SEND,
 			       att->rights & MBOX_RIGHT_RECV);
+}
+
+/* The endpoint's first poll: its mailboxes forward wake-ups; ep->lock held. */
+void mbox_attach_poll_start(struct mbox_endpoint *ep)
+{
+	struct mbox_attach *att;
+	unsigned long id;
+
+	xa_for_each(&ep->atts, id, att)
+		mbox_forward_start(&att->fwd, &att->mb->q);
 }
 
 /* Module load and unload */

@@ -15,11 +15,13 @@
  * RECV_BATCH) is a loop over its entries, each dispatched as the single
  * ioctl it stands for.
  *
- * poll: every queue the endpoint receives from (its open mailboxes, its
- * direct queue) forwards its wake-ups to ep->poll_wq through a struct
- * mbox_forward, so a mailbox opened after an epoll_ctl() still wakes the
- * epoll; mbox_poll() asks each of them for its state under the xa_lock of
- * the endpoint's mailboxes.
+ * poll: once an endpoint has been polled, every queue it receives from
+ * (its open mailboxes, its direct queue) forwards its wake-ups to
+ * ep->poll_wq through a struct mbox_forward, so a mailbox opened after an
+ * epoll_ctl() still wakes the epoll; mbox_poll() asks each of them for
+ * its state under the xa_lock of the endpoint's mailboxes.  Endpoints
+ * never polled forward nothing, so that a send or receive on a queue
+ * nobody polls wakes nothing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -317,17 +319,45 @@ static int mbox_forward_wake(wait_queue_entry_t *wait, unsigned int mode,
 	return 0;
 }
 
-void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
-		      struct mbox_queue *q)
+/* Start forwarding @q's wake-ups to @f->ep; its lock held. */
+void mbox_forward_start(struct mbox_forward *f, struct mbox_queue *q)
 {
-	f->ep = ep;
+	lockdep_assert_held(&f->ep->lock);
+	f->q = q;
 	init_waitqueue_func_entry(&f->wait, mbox_forward_wake);
 	add_wait_queue(&q->poll_wq, &f->wait);
 }
 
-void mbox_forward_del(struct mbox_forward *f, struct mbox_queue *q)
+/* Forward @q's wake-ups to @ep, once it is polled; ep->lock held. */
+void mbox_forward_add(struct mbox_forward *f, struct mbox_endpoint *ep,
+		      struct mbox_queue *q)
 {
-	remove_wait_queue(&q->poll_wq, &f->wait);
+	f->ep = ep;
+	f->q = NULL;
+	if (ep->polled)
+		mbox_forward_start(f, q);
+}
+
+/* Stop forwarding; ep->lock held. */
+void mbox_forward_del(struct mbox_forward *f)
+{
+	lockdep_assert_held(&f->ep->lock);
+	if (f->q)
+		remove_wait_queue(&f->q->poll_wq, &f->wait);
+	f->q = NULL;
+}
+
+/* The endpoint's first poll: its queues start forwarding wake-ups. */
+static void mbox_poll_start(struct mbox_endpoint *ep)
+{
+	mutex_lock(&ep->lock);
+	if (!ep->polled) {
+		mbox_attach_poll_start(ep);
+		mbox_direct_poll_start(ep);
+		/* Pairs with smp_load_acquire() in mbox_poll(). */
+		smp_store_release(&ep->polled, true);
+	}
+	mutex_unlock(&ep->lock);
 }
 
 static __poll_t mbox_poll(struct file *file, struct poll_table_struct *pt)
@@ -337,6 +367,9 @@ static __poll_t mbox_poll(struct file *file, struct poll_table_struct *pt)
 	unsigned long id;
 	__poll_t mask = 0;
 
+	/* Every queue forwards its wake-ups before the first poll_wait(). */
+	if (!smp_load_acquire(&ep->polled))
+		mbox_poll_start(ep);
 	poll_wait(file, &ep->poll_wq, pt);
 	xa_lock(&ep->atts);
 	xa_for_each(&ep->atts, id, att)
