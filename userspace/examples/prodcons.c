@@ -13,7 +13,8 @@
  *  - a consumer receives items until it gets a "stop" item, pretending
  *    to work a little on each one (so the mailbox fills up);
  *  - once every producer is done, the parent sends one "stop" per
- *    consumer: the mailbox is FIFO, so they come after every item.
+ *    consumer, all in one batch: the mailbox is FIFO, so they come after
+ *    every item.
  *
  * Every process then sends a report to a second mailbox, the parent's
  * own, and the parent checks that every item was taken exactly once and
@@ -188,12 +189,15 @@ static void reap(pid_t pid)
 int main(void)
 {
 	struct report prod[PRODUCERS], cons[CONSUMERS], rep;
+	struct mbox_msg stop_msgs[CONSUMERS];
+	struct item stops[CONSUMERS];
 	pid_t pp[PRODUCERS], cp[CONSUMERS];
 	char items[64], results[64];
 	uint32_t items_id, results_id, i, j, k, n;
 	uint64_t sent = 0, taken = 0;
 	struct mbox_endpoint *ep;
 	struct mbox_attr attr;
+	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	check(mbox_endpoint_open(&ep), "open /dev/mbox");
@@ -236,12 +240,20 @@ int main(void)
 	/* Once the producers are gone, every item is in the mailbox or taken. */
 	for (i = 0; i < PRODUCERS; i++)
 		reap(pp[i]);
+	/* One "stop" per consumer, all in one call: a batch. */
 	for (i = 0; i < CONSUMERS; i++) {
-		struct item stop = { .producer = STOP };
-		struct mbox_msg msg = { .buf = &stop, .len = sizeof(stop) };
-
-		check(mbox_mailbox_send(ep, items_id, &msg, 0, TIMEOUT_NS),
-		      "send stop");
+		stops[i] = (struct item){ .producer = STOP };
+		stop_msgs[i] = (struct mbox_msg){
+			.buf = &stops[i],
+			.len = sizeof(stops[i]),
+		};
+	}
+	ret = mbox_mailbox_send_batch(ep, items_id, stop_msgs, CONSUMERS, 0,
+				      TIMEOUT_NS);
+	check(ret, "send stops");
+	if (ret != CONSUMERS) {
+		fprintf(stderr, "prodcons: sent %d stops of %d\n", ret, CONSUMERS);
+		return 1;
 	}
 	for (i = 0; i < CONSUMERS; i++)
 		reap(cp[i]);
