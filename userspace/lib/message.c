@@ -15,7 +15,7 @@ static int mbox_send_init(struct mbox_send *s, uint32_t addr, uint32_t to,
 			  const struct mbox_msg *msg, uint32_t flags,
 			  const struct mbox_wait *w)
 {
-	if (!msg || (!msg->buf && msg->len))
+	if (!msg || (!msg->buf && msg->len) || msg->priority > MBOX_PRIO_MAX)
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	s->size = sizeof(*s);

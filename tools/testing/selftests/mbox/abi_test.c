@@ -7,7 +7,8 @@
  * ops[] has one row per ioctl, and per mode of one that builds a
  * different state (DIRECT enable, query and disable; SET of the mode and
  * of the owner; RECV from a mailbox and of a direct message; REPLY alone
- * and with MBOX_REPLY_RECV).  A row gives the command, the size of the
+ * and with MBOX_REPLY_RECV; SEND_BATCH and RECV_BATCH, whose entries are
+ * a user array the state holds).  A row gives the command, the size of the
  * struct and of its first version, the defined flag bits (and the
  * combinations of them that are invalid), the role of every field under
  * the flags of the row's valid argument (struct field: in, out, both,
@@ -63,6 +64,7 @@
 #define DIRECT_V1	32
 #define CALL_V1		56
 #define REPLY_V1	40
+#define BATCH_V1	32
 
 _Static_assert(sizeof(struct mbox_version) == VERSION_V1, "layout");
 _Static_assert(sizeof(struct mbox_create) == CREATE_V1, "layout");
@@ -75,6 +77,7 @@ _Static_assert(sizeof(struct mbox_recv) == RECV_V1, "layout");
 _Static_assert(sizeof(struct mbox_direct) == DIRECT_V1, "layout");
 _Static_assert(sizeof(struct mbox_call) == CALL_V1, "layout");
 _Static_assert(sizeof(struct mbox_reply) == REPLY_V1, "layout");
+_Static_assert(sizeof(struct mbox_batch) == BATCH_V1, "layout");
 
 #define MSG		"0123456789abcdef"	/* every message but replies */
 #define MSG_LEN		16
@@ -86,6 +89,8 @@ _Static_assert(sizeof(struct mbox_reply) == REPLY_V1, "layout");
 #define FEATURES_ALL	(MBOX_FEATURE_VERSION | MBOX_FEATURE_MAILBOX |	\
 			 MBOX_FEATURE_DIRECT | MBOX_FEATURE_CALL |	\
 			 MBOX_FEATURE_STAT)
+
+#define NBATCH		2	/* entries of the batch rows */
 
 /*
  * A struct pointer in the kernel's half (for a 32-bit program: the top
@@ -131,6 +136,8 @@ struct ptr {
 	bool late;	/* a fault there comes after the work (documented) */
 	int null_errno;	/* what 0 gives: 0 if 0 is valid ("none") */
 	bool null_late;	/* and that is a late fault too */
+	unsigned int array;	/* to an array of structs of this many bytes
+				 * (a batch's entries): a bad copy keeps them */
 };
 
 /*
@@ -321,6 +328,17 @@ static const struct field reply_recv_fields[] = {
 	FLD(mbox_reply, recv, IN),
 };
 
+/* SEND_BATCH and RECV_BATCH: no flag, no reserved field. */
+static const struct field batch_fields[] = {
+	FLD(mbox_batch, size, IN),
+	FLD(mbox_batch, flags, IN),
+	FLD(mbox_batch, entries, IN),
+	FLD(mbox_batch, count, IN),
+	FLD(mbox_batch, entry_size, IN),
+	FLD(mbox_batch, done, OUT),
+	FLD(mbox_batch, error, OUT),
+};
+
 
 struct world;
 
@@ -328,6 +346,7 @@ struct op {
 	const char *name;
 	unsigned long cmd;
 	unsigned int nr;
+	__u64 feature;		/* the MBOX_FEATURE_* it needs, beyond ABI 1.4 */
 	__u32 size;		/* sizeof the struct, as this header knows it */
 	__u32 first_size;	/* sizeof its first version */
 	bool out;		/* the struct is written back */
@@ -388,6 +407,11 @@ struct world {
 		unsigned char tail[8];
 	} recv;			/* REPLY's MBOX_REPLY_RECV receive */
 	struct mbox_recv recv_before;
+	struct mbox_send bsend[NBATCH];	/* the batch rows' entries */
+	struct mbox_recv brecv[NBATCH];
+	struct mbox_send bsend_before[NBATCH];
+	struct mbox_recv brecv_before[NBATCH];
+	char bbuf[NBATCH][64];		/* and their buffers */
 	char buf[64];		/* RECV's buffer, STAT's name buffer */
 	char reply[64];		/* the caller's reply buffer */
 	char srvbuf[64];
@@ -407,6 +431,7 @@ static struct {
 } mem;
 
 static unsigned long long default_msg_size = 8192;
+static __u64 module_features;
 
 static void ro_write(const void *src, size_t len)
 {
@@ -472,6 +497,9 @@ static void snapshot_take(struct world *w, struct snapshot *s)
 	s->bufs = hash(2166136261U, w->buf, sizeof(w->buf));
 	s->bufs = hash(s->bufs, w->reply, sizeof(w->reply));
 	s->bufs = hash(s->bufs, &w->recv, sizeof(w->recv));
+	s->bufs = hash(s->bufs, w->bsend, sizeof(w->bsend));
+	s->bufs = hash(s->bufs, w->brecv, sizeof(w->brecv));
+	s->bufs = hash(s->bufs, w->bbuf, sizeof(w->bbuf));
 }
 
 static bool snapshot_same(struct __test_metadata *_metadata,
@@ -576,6 +604,7 @@ static int world_begin(struct world *w, const struct op *op, void *arg,
 	boxes_from(w->probe, 1, &w->floor);
 	mbox_test_name(w->name, sizeof(w->name), op->name);
 	memset(w->buf, '#', sizeof(w->buf));
+	memset(w->bbuf, '#', sizeof(w->bbuf));
 	memset(w->reply, '#', sizeof(w->reply));
 	memset(w->big, 'b', sizeof(w->big));
 	memset(arg, 0, op->size);
@@ -659,6 +688,9 @@ static void check_version(struct __test_metadata *_metadata, struct world *w,
 	EXPECT_LE(MBOX_ABI_MINOR, v->abi_minor);
 	EXPECT_EQ(FEATURES_ALL, v->features & FEATURES_ALL);
 	EXPECT_EQ(0, v->features & ~(FEATURES_ALL | MBOX_FEATURE_BATCH));
+	/* ABI 1.5 brought batches. */
+	if (v->abi_minor >= 5)
+		EXPECT_TRUE(v->features & MBOX_FEATURE_BATCH);
 }
 
 static int prep_create(struct world *w, void *arg)
@@ -1228,6 +1260,129 @@ static void after_late_reply_recv(struct __test_metadata *_metadata,
 	expect_box(_metadata, w, 1, 2, 1);
 }
 
+static void batch_arg(void *arg, const void *entries, __u32 entry_size)
+{
+	struct mbox_batch *b = arg;
+
+	b->entries = mbox_ptr(entries);
+	b->count = NBATCH;
+	b->entry_size = entry_size;
+}
+
+/* Two sends, priorities 3 and 5. */
+static int prep_send_batch(struct world *w, void *arg)
+{
+	unsigned int i;
+	int ret = box(w, w->fd, 0);
+
+	for (i = 0; i < NBATCH; i++) {
+		mbox_send_init(&w->bsend[i], w->id, MSG, MSG_LEN, 3 + 2 * i,
+			       MBOX_NONBLOCK);
+		if (w->prefill)
+			fill_a5(send_fields, MBOX_ARRAY_SIZE(send_fields),
+				&w->bsend[i], sizeof(w->bsend[i]));
+	}
+	memcpy(w->bsend_before, w->bsend, sizeof(w->bsend));
+	batch_arg(arg, w->bsend, sizeof(w->bsend[0]));
+	return ret;
+}
+
+static void check_send_batch(struct __test_metadata *_metadata,
+			     struct world *w, const void *arg)
+{
+	const struct mbox_batch *b = arg;
+	struct mbox_recv r;
+	unsigned int i;
+	char buf[64];
+
+	EXPECT_EQ(NBATCH, b->done);
+	EXPECT_EQ(0, b->error);
+	for (i = 0; i < NBATCH; i++)
+		check_written(_metadata, "send entry", send_fields,
+			      MBOX_ARRAY_SIZE(send_fields), &w->bsend_before[i],
+			      &w->bsend[i], w->prefill ? 0xa5 : -1);
+	expect_box(_metadata, w, NBATCH, NBATCH, 0);
+	for (i = NBATCH; i-- > 0; ) {
+		mbox_recv_init(&r, w->id, buf, sizeof(buf), MBOX_NONBLOCK);
+		ASSERT_EQ(0, mbox_recv_ex(w->fd, &r));
+		EXPECT_EQ(3 + 2 * i, r.priority);
+		EXPECT_EQ(0, memcmp(buf, MSG, MSG_LEN));
+	}
+}
+
+/* Two receives of the messages queued, priorities 7 and 1. */
+static int prep_recv_batch(struct world *w, void *arg)
+{
+	unsigned int i;
+	int ret = box(w, w->fd, 0);
+
+	for (i = 0; i < NBATCH; i++) {
+		mbox_recv_init(&w->brecv[i], w->id, w->bbuf[i],
+			       sizeof(w->bbuf[i]), MBOX_NONBLOCK);
+		if (w->prefill)
+			fill_a5(recv_fields, MBOX_ARRAY_SIZE(recv_fields),
+				&w->brecv[i], sizeof(w->brecv[i]));
+	}
+	memcpy(w->brecv_before, w->brecv, sizeof(w->brecv));
+	batch_arg(arg, w->brecv, sizeof(w->brecv[0]));
+	ret = ret ?: mbox_send(w->fd, w->id, MSG, MSG_LEN, 7, MBOX_NONBLOCK);
+	return ret ?: mbox_send(w->fd, w->id, MSG, MSG_LEN, 1, MBOX_NONBLOCK);
+}
+
+static void check_recv_batch(struct __test_metadata *_metadata,
+			     struct world *w, const void *arg)
+{
+	const struct mbox_batch *b = arg;
+	unsigned int i;
+
+	EXPECT_EQ(NBATCH, b->done);
+	EXPECT_EQ(0, b->error);
+	for (i = 0; i < NBATCH; i++) {
+		check_received(_metadata, &w->brecv[i], w->bbuf[i],
+			       i ? 1 : 7);
+		check_written(_metadata, "recv entry", recv_fields,
+			      MBOX_ARRAY_SIZE(recv_fields), &w->brecv_before[i],
+			      &w->brecv[i], w->prefill ? 0xa5 : -1);
+	}
+	expect_box(_metadata, w, 0, NBATCH, NBATCH);
+}
+
+/* Entry 0's buffer too small: the ioctl fails with EMSGSIZE. */
+static void emsgsize_recv_batch(struct world *w, void *arg)
+{
+	w->brecv[0].len = 4;
+	w->brecv_before[0].len = 4;
+}
+
+/*
+ * As RECV's: the length needed in entry 0, its other out fields 0,
+ * nothing taken; and the header written back with nothing done.
+ */
+static void check_emsgsize_recv_batch(struct __test_metadata *_metadata,
+				      struct world *w, const void *arg)
+{
+	const struct mbox_batch *b = arg;
+	const struct mbox_recv *r = &w->brecv[0];
+
+	EXPECT_EQ(0, b->done);
+	EXPECT_EQ(0, b->error);
+	EXPECT_EQ(MSG_LEN, r->len);
+	EXPECT_EQ(0, r->priority);
+	EXPECT_EQ(0, r->msg_flags);
+	EXPECT_EQ(0, r->sender_pid);
+	EXPECT_EQ(0, r->sender_uid);
+	EXPECT_EQ(0, r->sender_gid);
+	EXPECT_EQ(0, r->__pad);
+	EXPECT_EQ(0, r->token);
+	check_written(_metadata, "recv entry 0", recv_fields,
+		      MBOX_ARRAY_SIZE(recv_fields), &w->brecv_before[0], r,
+		      w->prefill ? 0xa5 : -1);
+	EXPECT_EQ(0, memcmp(&w->brecv[1], &w->brecv_before[1],
+			    sizeof(w->brecv[1])));
+	EXPECT_EQ('#', w->bbuf[0][0]);
+	expect_box(_metadata, w, NBATCH, NBATCH, 0);
+}
+
 /* ---- the table of ioctls ------------------------------------------------ */
 
 static const struct ptr create_ptrs[] = {
@@ -1259,6 +1414,18 @@ static const struct ptr call_ptrs[] = {
 
 static const struct ptr reply_ptrs[] = {
 	{ "buf", offsetof(struct mbox_reply, buf), .null_errno = -EFAULT },
+};
+
+static const struct ptr send_batch_ptrs[] = {
+	{ "entries", offsetof(struct mbox_batch, entries), .writes = true,
+	  .null_errno = -EFAULT,
+	  .array = NBATCH * sizeof(struct mbox_send) },
+};
+
+static const struct ptr recv_batch_ptrs[] = {
+	{ "entries", offsetof(struct mbox_batch, entries), .writes = true,
+	  .null_errno = -EFAULT,
+	  .array = NBATCH * sizeof(struct mbox_recv) },
 };
 
 static const struct ptr reply_recv_ptrs[] = {
@@ -1424,6 +1591,22 @@ static const struct op ops[] = {
 		.emsgsize = emsgsize_reply_recv,
 		.check_emsgsize = check_emsgsize_reply_recv,
 		.after_late = after_late_reply_recv,
+	}, {
+		.name = "send-batch", CMD(SEND_BATCH),
+		.feature = MBOX_FEATURE_BATCH,
+		.size = sizeof(struct mbox_batch), .first_size = BATCH_V1,
+		.out = true,
+		FIELDS(batch_fields), PTRS(send_batch_ptrs),
+		.prepare = prep_send_batch, .check = check_send_batch,
+	}, {
+		.name = "recv-batch", CMD(RECV_BATCH),
+		.feature = MBOX_FEATURE_BATCH,
+		.size = sizeof(struct mbox_batch), .first_size = BATCH_V1,
+		.out = true,
+		FIELDS(batch_fields), PTRS(recv_batch_ptrs),
+		.prepare = prep_recv_batch, .check = check_recv_batch,
+		.emsgsize = emsgsize_recv_batch,
+		.check_emsgsize = check_emsgsize_recv_batch,
 	},
 };
 
@@ -1565,6 +1748,8 @@ FIXTURE_SETUP(abi)
 	close(fd);
 	if ((features & FEATURES_ALL) != FEATURES_ALL)
 		SKIP(return, "the module lacks features of ABI 1.4");
+	/* Rows of later features: left out without them. */
+	module_features = features;
 	ASSERT_EQ(0, mbox_param_get("default_msg_size", &default_msg_size));
 
 	/* [rw][none][rw][ro][rw rw] */
@@ -1595,6 +1780,8 @@ static bool begin(struct __test_metadata *_metadata, FIXTURE_DATA(abi) *self,
 {
 	int ret;
 
+	if (op->feature & ~module_features)
+		return false;
 	self->live = true;
 	ret = world_begin(&self->w, op, arg, prefill);
 	EXPECT_EQ(0, ret) {
@@ -1691,8 +1878,8 @@ TEST_F(abi, table_describes_every_struct)
 			EXPECT_TRUE(found);
 		}
 	}
-	/* VERSION to REPLY; SEND_BATCH and RECV_BATCH are reserved. */
-	EXPECT_EQ((1U << (MBOX_CMD_REPLY + 1)) - 1, seen);
+	/* VERSION to RECV_BATCH, every command. */
+	EXPECT_EQ((1U << (MBOX_CMD_RECV_BATCH + 1)) - 1, seen);
 }
 
 /* What the other tests build on: each row's valid argument succeeds. */
@@ -2063,7 +2250,8 @@ static bool bad_ptr(const struct ptr *p, const void *arg, unsigned int which,
 		if (p->string) {
 			memcpy(mem.a_end - 4, "/abc", 4);	/* no NUL */
 			*val = mbox_ptr(mem.a_end - 4);
-		} else if (p->nested) {
+		} else if (p->nested || p->array) {
+			/* Its size and flags readable, the rest not. */
 			memcpy(mem.a_end - 8, (const void *)(uintptr_t)valid, 8);
 			*val = mbox_ptr(mem.a_end - 8);
 		} else {
@@ -2077,6 +2265,8 @@ static bool bad_ptr(const struct ptr *p, const void *arg, unsigned int which,
 		if (p->nested)
 			ro_write((const void *)(uintptr_t)valid,
 				 sizeof(struct mbox_recv));
+		else if (p->array)
+			ro_write((const void *)(uintptr_t)valid, p->array);
 		else
 			ro_write(NULL, 0);
 		*val = mbox_ptr(mem.ro);
@@ -2327,7 +2517,8 @@ TEST_F(abi, out_fields_written_on_emsgsize)
 }
 
 /*
- * 7. Unknown ioctls: every number past MBOX_CMD_REPLY; the valid numbers
+ * 7. Unknown ioctls: every number past MBOX_CMD_RECV_BATCH (and the
+ * batches' where the module has no MBOX_FEATURE_BATCH); the valid numbers
  * with size or direction bits (_IOR, _IOW, _IOWR, or a size alone), or
  * another type: ENOTTY, nothing done.
  */

@@ -61,7 +61,15 @@
  *    with ENOMEM and leaves the request queued, its caller waiting: that
  *    is "before" too.  One fault cannot cause it (xa_alloc() retries);
  *    recv_call_registration_enomem makes every xarray node allocation of
- *    the receiving thread fail instead.
+ *    the receiving thread fail instead;
+ *  - for a batch (SEND_BATCH, RECV_BATCH), "partial k", the state of its
+ *    first k entries done (a dry run of the batch cut to k entries), with
+ *    success, done k and the fault's errno in error: a fault at entry
+ *    k > 0 stops the batch there; and, for a send entry whose write-back
+ *    failed after its message went (as SEND's), "partial k + 1" with
+ *    done k and EFAULT, once per entry in the usercopy sweep.  A receive
+ *    batch never ends "done" with EFAULT: it would have lost what it
+ *    took.
  *
  * Likewise no single fault makes a large message's allocation fail:
  * kvmalloc() falls back to vmalloc(), which for 4 MiB retries with small
@@ -114,6 +122,7 @@
 #define FN_NAME		48
 #define FN_MAX_N	4000	/* no path has this many fault sites */
 #define FN_MAX_UC	32	/* nor this many user copies */
+#define FN_MAX_BATCH	4	/* entries of a batch path */
 
 /* The largest message: above KMALLOC_MAX_SIZE (4 MiB), vmalloc() only. */
 #define FN_HUGE		((4U << 20) + 4096)
@@ -237,11 +246,18 @@ struct fctx {
 		struct mbox_direct direct;
 		struct mbox_call call;
 		struct mbox_reply reply;
+		struct mbox_batch batch;
 	} a;
 	struct mbox_recv r2;	/* REPLY's MBOX_REPLY_RECV */
+	struct mbox_send bs[FN_MAX_BATCH];	/* a batch's entries */
+	struct mbox_recv br[FN_MAX_BATCH];
+	char bbuf[FN_MAX_BATCH][64];	/* and their buffers */
+	int batch_count;	/* the first entries only (a partial ref.) */
+	int op_ret;		/* what the call returned, -ENOEXEC if none */
 	char rb[256];		/* the call's receive or reply buffer */
 	char err[256];		/* what went wrong, outside the call */
-	const struct fsnap *qref[3];	/* the reference states: their quota */
+	const struct fsnap *qref[3 + FN_MAX_BATCH];	/* the reference
+							 * states: their quota */
 	int nqref;
 	bool quota_exact;	/* dry run: measure, don't compare */
 	bool armed;		/* the single call of a path with .single */
@@ -255,6 +271,14 @@ struct fctx {
  * fresh peer) and the argument; op() is the one system call, returning 0
  * or -errno; mid() reaches the "mid" state without faults; extra() adds
  * path-specific facts to the snapshot, after the queues were drained.
+ *
+ * A batch path (.batch entries, its argument c->a.batch) has one more
+ * reference state per entry k, "partial k": the batch of its first k
+ * entries, done.  A fault at entry k > 0 must leave that state, the
+ * call succeeding with done k and the entry's errno (ENOMEM, EFAULT), as
+ * abi.rst has batches; at entry 0 it is "before", with that errno.  A
+ * SEND entry's own write-back comes after its message went (as SEND's,
+ * .entry_tail): EFAULT there leaves "partial k + 1" with done k.
  */
 struct fpath {
 	int (*setup)(struct fctx *c);
@@ -271,6 +295,8 @@ struct fpath {
 	bool single;		/* one call, its faults set up by setup() */
 	bool compat;		/* swept by the 32-bit build too */
 	size_t rbuf_size;
+	int batch;		/* entries of the batch in c->a.batch */
+	bool entry_tail;	/* an entry's write-back comes after its work */
 };
 
 #define TRY(c, expr) do {						\
@@ -552,7 +578,7 @@ static bool snap_same_so_far(const struct fsnap *a, const struct fsnap *b)
  */
 static __s64 quota_read(struct fctx *c, bool bytes, const struct fsnap *s)
 {
-	__s64 tried[6], val;
+	__s64 tried[3 + FN_MAX_BATCH], val;
 	int pass, i, j, ntried = 0, ret;
 
 	for (pass = 0; pass < 2 && !c->quota_exact; pass++) {
@@ -852,6 +878,10 @@ static void ctx_reset(struct fctx *c)
 	c->tid = gettid();
 	memset(&c->a, 0, sizeof(c->a));
 	memset(&c->r2, 0, sizeof(c->r2));
+	memset(c->bs, 0, sizeof(c->bs));
+	memset(c->br, 0, sizeof(c->br));
+	memset(c->bbuf, 0, sizeof(c->bbuf));
+	c->op_ret = -ENOEXEC;
 }
 
 /* The iteration's mailboxes have ids above one made and closed now. */
@@ -1110,6 +1140,8 @@ struct frun {
 	int injected;	/* 1: the armed fault was injected, 0: not reached */
 	int kind;	/* K_*: where */
 	int sites;	/* with FN_COUNT: the fault sites the call reached */
+	__u32 bdone;	/* a batch's done and error, as the call left them */
+	__u32 berr;
 	struct fsnap snap;
 };
 
@@ -1212,6 +1244,8 @@ static int run_once(struct fctx *c, int mode, const struct farm *arm,
 	ret = mark_take(c);
 	if (!ret)
 		ret = c->path->setup(c);
+	if (!ret && c->path->batch && c->batch_count)
+		c->a.batch.count = c->batch_count;
 	if (!ret && arm->nth) {
 		kind_read(times);
 		fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
@@ -1247,6 +1281,12 @@ static int run_once(struct fctx *c, int mode, const struct farm *arm,
 		out->ret = c->path->op(c);
 	else if (!ret && mode == RUN_MID)
 		out->ret = c->path->mid(c);
+	if (!ret && mode != RUN_BEFORE)
+		c->op_ret = out->ret;
+	if (c->path->batch) {
+		out->bdone = c->a.batch.done;
+		out->berr = c->a.batch.error;
+	}
 	if (!ret && arm->nth) {
 		left = fail_nth_disarm(fd);
 		ret = left < 0 ? left : 0;
@@ -1489,26 +1529,75 @@ static const char *const ref_names[NREFS] = {
 };
 
 /* What an injected fault gave. */
-enum { C_CLEAN, C_MID, C_ALT, C_ANYWAY, C_EFFECT, C_BAD, C_NR };
+enum { C_CLEAN, C_MID, C_ALT, C_ANYWAY, C_EFFECT, C_PARTIAL, C_ENTRY_EFFECT,
+       C_BAD, C_NR };
 static const char *const class_names[C_NR] = {
 	"failed, nothing done", "did part of it", "failed on both sides",
-	"succeeded anyway", "took effect, then EFAULT", "BAD",
+	"succeeded anyway", "took effect, then EFAULT",
+	"stopped at the entry, the ones before done",
+	"the entry took effect, then EFAULT", "BAD",
 };
 
 struct fsweep {
 	const struct fpath *p;
 	struct frun ref[NREFS];
 	bool have[NREFS];
+	struct frun part[FN_MAX_BATCH];	/* batches: the first k entries done */
 	int done_ret;
 	int count[C_NR];
 	int clean_err[3];	/* ENOMEM, EFAULT, other */
 };
+
+/* The state with the first @k entries of the batch done. */
+static const struct frun *batch_ref(const struct fsweep *w, unsigned int k)
+{
+	if (!k)
+		return &w->ref[REF_BEFORE];
+	if (k >= (unsigned int)w->p->batch)
+		return &w->ref[REF_DONE];
+	return &w->part[k];
+}
+
+static bool snap_is(const struct frun *run, const struct frun *ref)
+{
+	return !memcmp(&run->snap, &ref->snap, sizeof(run->snap));
+}
+
+/*
+ * A batch that succeeded: all of it, as without faults; or stopped at
+ * entry k > 0 by the fault (done k, its errno), the entries before done;
+ * or, for sends, entry k sent and then EFAULT at its write-back.
+ */
+static int classify_batch(struct fsweep *w, const struct frun *run)
+{
+	const struct frun *done = &w->ref[REF_DONE];
+	const struct fpath *p = w->p;
+	__u32 k = run->bdone;
+
+	if (run->bdone == done->bdone && run->berr == done->berr &&
+	    snap_is(run, done))
+		return C_ANYWAY;
+	if (k >= (__u32)p->batch || !k)
+		return C_BAD;
+	if (err_in(p->fail_errs, run->berr) && snap_is(run, batch_ref(w, k)))
+		return C_PARTIAL;
+	if (p->entry_tail && run->berr == EFAULT &&
+	    snap_is(run, batch_ref(w, k + 1)))
+		return C_ENTRY_EFFECT;
+	return C_BAD;
+}
 
 static int classify(struct fsweep *w, const struct frun *run)
 {
 	const struct fpath *p = w->p;
 	int err = -run->ret, k;
 
+	if (p->batch && !run->ret)
+		return classify_batch(w, run);
+	/* Entry 0 sent, then EFAULT at its write-back: the ioctl fails. */
+	if (p->batch && p->entry_tail && err == EFAULT &&
+	    snap_is(run, batch_ref(w, 1)))
+		return C_ENTRY_EFFECT;
 	for (k = 0; k < NREFS; k++) {
 		if (!w->have[k] || memcmp(&run->snap, &w->ref[k].snap,
 					  sizeof(run->snap)))
@@ -1556,11 +1645,21 @@ static bool judge(struct __test_metadata *_metadata, struct fsweep *w,
 	if (*cls != C_BAD)
 		return true;
 	k = run->ret == w->done_ret ? REF_DONE : REF_BEFORE;
+	if (w->p->batch && !run->ret && run->bdone < (__u32)w->p->batch) {
+		snap_print_diff(&run->snap, &batch_ref(w, run->bdone)->snap);
+		EXPECT_TRUE(false)
+			TH_LOG("%s: %s, at a %s site: the batch did %u entries, error %s, and left a state that is not that of its first %u entries done (differences above)",
+			       name, what, kind_names[run->kind], run->bdone,
+			       errname(run->berr), run->bdone);
+		return false;
+	}
 	snap_print_diff(&run->snap, &w->ref[k].snap);
 	EXPECT_TRUE(false)
-		TH_LOG("%s: %s, at a %s site: the call returned %d (%s) and left a state that is none of the documented ones (differences from '%s' above)",
+		TH_LOG("%s: %s, at a %s site: the call returned %d (%s)%s and left a state that is none of the documented ones (differences from '%s' above)",
 		       name, what, kind_names[run->kind], run->ret,
-		       errname(-run->ret), ref_names[k]);
+		       errname(-run->ret),
+		       w->p->batch && !run->ret ? ", the whole batch done," : "",
+		       ref_names[k]);
 	return false;
 }
 
@@ -1572,6 +1671,8 @@ static bool judge_unreached(struct __test_metadata *_metadata,
 	const char *name = _metadata->name;
 
 	if (run->ret == w->done_ret &&
+	    run->bdone == w->ref[REF_DONE].bdone &&
+	    run->berr == w->ref[REF_DONE].berr &&
 	    !memcmp(&run->snap, &w->ref[REF_DONE].snap, sizeof(run->snap)))
 		return true;
 	snap_print_diff(&run->snap, &w->ref[REF_DONE].snap);
@@ -1600,7 +1701,7 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 	struct fsweep *w;
 	struct frun *run;
 	struct farm arm = { 0 };
-	int n, k, ret, cls, min_sites, max_sites, nuc = 0;
+	int n, k, ret, cls, min_sites, max_sites, nuc = 0, entry_effects = 0;
 	bool uc_effect[FN_MAX_UC];
 	char what[64], mid_buf[128];
 
@@ -1659,6 +1760,22 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 		w->ref[REF_ALT].snap.bg[0].len = 0;
 		w->ref[REF_ALT].snap.bg[0].sum = 0;
 		w->have[REF_ALT] = true;
+	}
+	/* A batch: the state of its first k entries done, for each k. */
+	for (k = 1; k < p->batch; k++) {
+		struct farm none = { 0 };
+
+		c->batch_count = k;
+		ret = run_once(c, RUN_OP, &none, &w->part[k]);
+		c->batch_count = 0;
+		ASSERT_EQ(0, ret) TH_LOG("%s, %d entries: %s", name, k, c->err);
+		ASSERT_EQ(0, w->part[k].ret)
+			TH_LOG("%s: the batch of %d entries returned %d", name,
+			       k, w->part[k].ret);
+		ASSERT_EQ(k, w->part[k].bdone)
+			TH_LOG("%s: the batch of %d entries did %u, error %u",
+			       name, k, w->part[k].bdone, w->part[k].berr);
+		c->qref[c->nqref++] = &w->part[k].snap;
 	}
 	for (k = 0; k < NREFS; k++) {
 		if (!w->have[k] || k == REF_ALT)
@@ -1721,7 +1838,8 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 		}
 		if (!judge(_metadata, w, what, run, &cls))
 			goto out;
-		EXPECT_TRUE(cls != C_EFFECT || run->kind == K_USERCOPY)
+		EXPECT_TRUE((cls != C_EFFECT && cls != C_ENTRY_EFFECT) ||
+			    run->kind == K_USERCOPY)
 			TH_LOG("%s: %s, at a %s site, made the call fail with EFAULT after it took effect",
 			       name, what, kind_names[run->kind]);
 	}
@@ -1756,6 +1874,7 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 			if (!judge(_metadata, w, what, run, &cls))
 				break;
 			uc_effect[arm.uc - 1] = cls == C_EFFECT;
+			entry_effects += cls == C_ENTRY_EFFECT;
 		}
 		knobs_undo(uc_knobs, MBOX_ARRAY_SIZE(uc_knobs));
 		ASSERT_EQ(0, ret) TH_LOG("%s, %s: %s", name, what, c->err);
@@ -1765,6 +1884,11 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 				TH_LOG("%s: user copy %d of %d made the call fail with EFAULT after it took effect: only the last %d may",
 				       name, k + 1, nuc, p->tail);
 		}
+		/* One per entry: the write-back of each SEND entry. */
+		if (p->batch)
+			EXPECT_EQ(p->entry_tail ? p->batch : 0, entry_effects)
+				TH_LOG("%s: %d user copies failed an entry after it took effect",
+				       name, entry_effects);
 		/* the summary counts the fail-nth sweep */
 		memcpy(w->count, a->count, sizeof(w->count));
 		memcpy(w->clean_err, a->clean_err, sizeof(w->clean_err));
@@ -1773,6 +1897,10 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 
 	snprintf(mid_buf, sizeof(mid_buf), ", %d did part of it (%s)",
 		 w->count[C_MID], p->mid_what ?: "");
+	if (p->batch)
+		snprintf(mid_buf, sizeof(mid_buf),
+			 ", %d stopped the batch at an entry, %d failed an entry after it took effect",
+			 w->count[C_PARTIAL], w->count[C_ENTRY_EFFECT]);
 	if (p->alt_bg_ret)
 		snprintf(mid_buf, sizeof(mid_buf),
 			 ", %d failed its caller too (%s)", w->count[C_ALT],
@@ -1781,7 +1909,7 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 		       name, min_sites, max_sites, w->count[C_CLEAN],
 		       w->clean_err[0], w->clean_err[1], w->clean_err[2],
 		       w->count[C_ANYWAY], w->count[C_EFFECT],
-		       p->mid || p->alt_bg_ret ? mid_buf : "", nuc,
+		       p->mid || p->alt_bg_ret || p->batch ? mid_buf : "", nuc,
 		       (unsigned long long)(mbox_now_ns() - start) / 1000000);
 	if (getenv("FAULT_VERBOSE"))
 		ksft_print_msg("%s: ms in setup %llu, op %llu, settle %llu, list %llu, quota %llu, peer %llu, drain %llu, finish %llu\n",
@@ -2523,6 +2651,175 @@ static const struct fpath path_recv_call = {
 	.fail_errs = ERRS(EFAULT, ENOMEM),
 };
 
+/* SEND_BATCH and RECV_BATCH */
+
+static void batch_arg(struct fctx *c, const void *entries, __u32 count,
+		      __u32 entry_size)
+{
+	c->a.batch = (struct mbox_batch) {
+		.size = sizeof(c->a.batch),
+		.entries = mbox_ptr(entries),
+		.count = count,
+		.entry_size = entry_size,
+		.done = 0xa5a5a5a5,
+		.error = 0xa5a5a5a5,
+	};
+}
+
+static int send_batch_op0(struct fctx *c)
+{
+	return mbox_ioctl(c->ep[0], MBOX_IOC_SEND_BATCH, &c->a.batch);
+}
+
+static int recv_batch_op0(struct fctx *c)
+{
+	return mbox_ioctl(c->ep[0], MBOX_IOC_RECV_BATCH, &c->a.batch);
+}
+
+/* Three sends, of sizes and priorities of their own, after two queued. */
+static int send_batch_setup(struct fctx *c)
+{
+	static const char *const texts[] = { "batch zero", "one", "batch 2" };
+	static const __u32 prio[] = { 0, 5, 1 };
+	int i;
+
+	TRY(c, ep_open(c, 0));
+	TRY(c, mk(c, 0, 0, NULL, MBOX_CREATE_SYSTEM, 8, 0600));
+	TRY(c, put(c, 0, 0, "first", 0));
+	TRY(c, put(c, 0, 0, "second", 3));
+	for (i = 0; i < 3; i++)
+		mbox_send_init(&c->bs[i], c->id[0], texts[i], strlen(texts[i]),
+			       prio[i], 0);
+	batch_arg(c, c->bs, 3, sizeof(c->bs[0]));
+	return 0;
+}
+
+/* To the peer by pid (its first message: the link), a mailbox, by pidfd. */
+static int send_batch_mixed_setup(struct fctx *c)
+{
+	TRY(c, direct_pair_setup(c));
+	TRY(c, mk(c, 0, 0, NULL, 0, 4, 0600));
+	mbox_send_init(&c->bs[0], c->peer.pid, "to the peer", 11, 0, 0);
+	c->bs[0].addr = MBOX_ADDR_PID;
+	mbox_send_init(&c->bs[1], c->id[0], "to a mailbox", 12, 2, 0);
+	mbox_send_init(&c->bs[2], c->peer.pidfd, "by pidfd", 8, 1, 0);
+	c->bs[2].addr = MBOX_ADDR_PIDFD;
+	batch_arg(c, c->bs, 3, sizeof(c->bs[0]));
+	return 0;
+}
+
+/*
+ * What the receive entries done got (x[0] of them, x[1] a hash of their
+ * contents, priorities, flags and senders): received once and in order,
+ * the queues say the rest.
+ */
+static void recv_batch_extra(struct fctx *c, struct fsnap *s)
+{
+	__u32 i, n = c->op_ret ? 0 : c->a.batch.done, h = 2166136261u;
+
+	for (i = 0; i < n && i < FN_MAX_BATCH; i++) {
+		const struct mbox_recv *r = &c->br[i];
+
+		h = (h ^ fnv(c->bbuf[i], r->len < 64 ? r->len : 64)) *
+		    16777619u;
+		h = (h ^ r->priority ^ r->msg_flags << 8 ^ !!r->token << 16 ^
+		     sender_of(r->sender_pid, getpid(), c->peer.pid) << 20) *
+		    16777619u;
+	}
+	s->x[0] = n;
+	s->x[1] = h;
+}
+
+/* Three of four messages queued. */
+static int recv_batch_setup(struct fctx *c)
+{
+	int i;
+
+	TRY(c, ep_open(c, 0));
+	TRY(c, mk(c, 0, 0, NULL, 0, 8, 0600));
+	TRY(c, put(c, 0, 0, "low", 0));
+	TRY(c, put(c, 0, 0, "high", 7));
+	TRY(c, put(c, 0, 0, "middle", 3));
+	TRY(c, put(c, 0, 0, "left", 0));
+	for (i = 0; i < 3; i++)
+		mbox_recv_init(&c->br[i], c->id[0], c->bbuf[i],
+			       sizeof(c->bbuf[i]), 0);
+	batch_arg(c, c->br, 3, sizeof(c->br[0]));
+	return 0;
+}
+
+/*
+ * Direct from anyone, the mailbox, direct by pidfd, and one more that
+ * finds nothing: done 3, EAGAIN.
+ */
+static int recv_batch_mixed_setup(struct fctx *c)
+{
+	int i;
+
+	TRY(c, direct_pair_setup(c));
+	TRY(c, mk(c, 0, 0, NULL, 0, 4, 0600));
+	TRY(c, put(c, 0, 0, "boxed", 0));
+	c->sh->to = getpid();
+	c->sh->n = 2;
+	TRY(c, peer_cmd(c, 'S'));
+	for (i = 0; i < 4; i++)
+		mbox_recv_direct_init(&c->br[i], MBOX_ADDR_PID, 0, c->bbuf[i],
+				      sizeof(c->bbuf[i]), 0);
+	c->br[1].addr = MBOX_ADDR_MAILBOX;
+	c->br[1].from = c->id[0];
+	c->br[2].addr = MBOX_ADDR_PIDFD;
+	c->br[2].from = c->peer.pidfd;
+	batch_arg(c, c->br, 4, sizeof(c->br[0]));
+	return 0;
+}
+
+/* A message, then a call's request (its token recorded) from helper 0. */
+static int recv_batch_call_setup(struct fctx *c)
+{
+	int i;
+
+	TRY(c, call_pair_setup(c));
+	TRY(c, put(c, 1, 0, "plain", 1));
+	TRY(c, bg_start(c, 0, BG_CALL, c->ep[1], c->id[0], NULL, true));
+	for (i = 0; i < 2; i++)
+		mbox_recv_init(&c->br[i], c->id[0], c->bbuf[i],
+			       sizeof(c->bbuf[i]), 0);
+	batch_arg(c, c->br, 2, sizeof(c->br[0]));
+	return 0;
+}
+
+static const struct fpath path_send_batch = {
+	.setup = send_batch_setup, .op = send_batch_op0,
+	.fail_errs = FAULTS, .tail = 1, .batch = 3, .entry_tail = true,
+	.compat = true,
+};
+
+static const struct fpath path_send_batch_mixed = {
+	.setup = send_batch_mixed_setup, .op = send_batch_op0,
+	.fail_errs = FAULTS, .tail = 1, .batch = 3, .entry_tail = true,
+};
+
+/*
+ * (.tail 0: a receive batch never ends "done" with EFAULT: the messages
+ * it took would be lost.)
+ */
+static const struct fpath path_recv_batch = {
+	.setup = recv_batch_setup, .op = recv_batch_op0,
+	.extra = recv_batch_extra, .fail_errs = ERRS(EFAULT), .batch = 3,
+};
+
+static const struct fpath path_recv_batch_mixed = {
+	.setup = recv_batch_mixed_setup, .op = recv_batch_op0,
+	.extra = recv_batch_extra, .fail_errs = ERRS(EFAULT), .batch = 4,
+	.compat = true,
+};
+
+static const struct fpath path_recv_batch_call = {
+	.setup = recv_batch_call_setup, .op = recv_batch_op0,
+	.extra = recv_batch_extra, .fail_errs = ERRS(EFAULT, ENOMEM),
+	.batch = 2,
+};
+
 /*
  * The same, with every allocation of an xarray node by this thread
  * failing (failslab with cache-filter on radix_tree_node, task-filter and
@@ -2756,6 +3053,11 @@ FAULT_TEST(call)
 FAULT_TEST(reply)
 FAULT_TEST(reply_recv)
 FAULT_TEST(recv_call)
+FAULT_TEST(send_batch)
+FAULT_TEST(send_batch_mixed)
+FAULT_TEST(recv_batch)
+FAULT_TEST(recv_batch_mixed)
+FAULT_TEST(recv_batch_call)
 TEST_F(fault, recv_call_registration_enomem)
 {
 	int ret;

@@ -4,20 +4,23 @@
  * number of calls from a printed seed.
  *
  * Every iteration makes one random call on one of four endpoints (two
- * blocking, two O_NONBLOCK): an ioctl number (the mbox commands, the
- * reserved 0x0c and 0x0d and those beyond, wrong direction or size bits,
- * other types, a command in the high bits of a 64-bit long), a struct of
- * a random size (0, short, exact, longer with a zero or a non-zero tail,
- * huge) with random flags (defined and undefined bits, the reserved
- * fields) and field values drawn from a pool of real objects: the
- * mailboxes it made (live and destroyed), their names, the call tokens it
- * received, its own pid, a peer process's and a dead one's, pidfds and
- * fds that are not pidfds.  The struct is placed at a random address: a
- * good buffer (aligned or not), NULL, a low address, an unmapped or a
- * read-only page, straddling into one, a kernel or a non-canonical
- * address; its embedded pointers (message and reply buffers, names,
- * STAT's name buffer, REPLY's struct mbox_recv) are drawn the same way,
- * or point into the struct itself.
+ * blocking, two O_NONBLOCK): an ioctl number (the mbox commands, those
+ * beyond them, wrong direction or size bits, other types, a command in the
+ * high bits of a 64-bit long), a struct of a random size (0, short, exact,
+ * longer with a zero or a non-zero tail, huge) with random flags (defined
+ * and undefined bits, the reserved fields) and field values drawn from a
+ * pool of real objects: the mailboxes it made (live and destroyed), their
+ * names, the call tokens it received, its own pid, a peer process's and a
+ * dead one's, pidfds and fds that are not pidfds.  The struct is placed at
+ * a random address: a good buffer (aligned or not), NULL, a low address,
+ * an unmapped or a read-only page, straddling into one, a kernel or a
+ * non-canonical address; its embedded pointers (message and reply buffers,
+ * names, STAT's name buffer, REPLY's struct mbox_recv, a batch's array of
+ * entries) are drawn the same way, or point into the struct itself.  A
+ * batch's entries are sends or receives built as those are, with an
+ * entry_size that is mostly right, sometimes odd, short or long (with a
+ * zero or a non-zero tail), an entry whose size is not entry_size, and an
+ * array that may straddle into an unmapped or a read-only page.
  *
  * The tests weigh the mutations differently: numbers, sizes, pointers,
  * flags; mixed does everything, with poll, epoll, fcntl(O_NONBLOCK), dup,
@@ -33,7 +36,7 @@
  * off.
  *
  * Oracle, for every call: it returns 0 or -1, never anything else, and:
- *  - an ioctl number that is not _IO(0xB9, 0..0x0b) fails with ENOTTY;
+ *  - an ioctl number that is not _IO(0xB9, 0..0x0d) fails with ENOTTY;
  *  - for a command, the steps before the command's own code are modelled
  *    exactly from the memory map of the arena (main.c's mbox_dispatch()):
  *    an unreadable size is EFAULT; a size below the first version EINVAL;
@@ -41,12 +44,16 @@
  *    one E2BIG, else EFAULT if the tail runs into one; an unreadable
  *    struct EFAULT; a struct that is written back (abi.rst: all but
  *    CLOSE, DESTROY, SET and REPLY) and is not writable EFAULT; then an
- *    undefined flag bit EINVAL;
+ *    undefined flag bit EINVAL; for a batch, then, a count of 0 or above
+ *    MBOX_BATCH_MAX, an entry_size below the entry's first version or an
+ *    array that wraps past 2^64 EINVAL, an unreadable first entry EFAULT,
+ *    and one whose size is not entry_size EINVAL;
  *  - past those, the errno is one of those Documentation/abi.rst lists
  *    for the command (and its conventions: EFAULT, E2BIG, EINVAL; EINTR
  *    where a call blocks), and a success looks like one (a VERSION with
- *    this ABI, a CREATE with a new id, a RECV within its buffer); a
- *    failed CREATE made no mailbox.
+ *    this ABI, a CREATE with a new id, a RECV within its buffer, a batch
+ *    with 1..count entries done and, if not all, an errno of its entry's
+ *    command); a failed CREATE made no mailbox.
  * After the run, once its endpoints are closed and the peer has exited:
  * the module still works (a create, send, receive and destroy round), the
  * listing in /proc/driver/mbox/mailboxes holds exactly the mailboxes that
@@ -186,6 +193,9 @@ enum kind {
 	F_UGID,		/* a uid or gid */
 	F_PID,
 	F_OUT,		/* output only */
+	F_ENTRIES,	/* pointer to a batch's entries */
+	F_COUNT,	/* a batch's count */
+	F_ESIZE,	/* a batch's entry_size */
 };
 
 struct field {
@@ -318,6 +328,16 @@ static const struct field f_reply[] = {
 	{ 0 }
 };
 
+static const struct field f_batch[] = {
+	FLD(struct mbox_batch, flags, F_FLAGS, -1),
+	FLD(struct mbox_batch, entries, F_ENTRIES, -1),
+	FLD(struct mbox_batch, count, F_COUNT, -1),
+	FLD(struct mbox_batch, entry_size, F_ESIZE, -1),
+	FLD(struct mbox_batch, done, F_OUT, -1),
+	FLD(struct mbox_batch, error, F_OUT, -1),
+	{ 0 }
+};
+
 /*
  * What abi.rst lists for each command (its section, and the conventions
  * every ioctl shares: EFAULT, E2BIG, EINVAL), 0-terminated.
@@ -347,6 +367,13 @@ static const int e_call[] = { EBADF, EIDRM, EINVAL, EMSGSIZE, EAGAIN,
 /* REPLY; with MBOX_REPLY_RECV, RECV's too. */
 static const int e_reply[] = { ENOENT, ECANCELED, EMSGSIZE, EINVAL, EFAULT,
 			       ENOMEM, ENOSPC, E2BIG, 0 };
+/*
+ * SEND_BATCH and RECV_BATCH: the header's EINVAL, EFAULT and E2BIG, and
+ * what an entry fails with, as its command (the ioctl's errno for entry
+ * 0, the batch's error for a later one).
+ */
+#define e_send_batch	e_send
+#define e_recv_batch	e_recv
 
 struct cmd {
 	const char *name;
@@ -356,10 +383,15 @@ struct cmd {
 	__u32 flags;		/* the defined flag bits */
 	const struct field *fields;
 	const int *errs;
+	int entry;		/* a batch: the command of its entries, else -1 */
 };
 
 #define CMD(nr, str, flg, fld, errs_, out_, blocks_)			\
-	[nr] = { #nr + 9, sizeof(struct str), out_, blocks_, flg, fld, errs_ }
+	[nr] = { #nr + 9, sizeof(struct str), out_, blocks_, flg, fld, errs_, \
+		 -1 }
+#define BATCH_CMD(nr, ent, errs_)					\
+	[nr] = { #nr + 9, sizeof(struct mbox_batch), true, true, 0, f_batch, \
+		 errs_, ent }
 
 static const struct cmd cmds[] = {
 	CMD(MBOX_CMD_VERSION, mbox_version, 0, f_version, e_version, true, false),
@@ -386,11 +418,18 @@ static const struct cmd cmds[] = {
 	    e_call, true, true),
 	CMD(MBOX_CMD_REPLY, mbox_reply, MBOX_REPLY_RECV, f_reply, e_reply,
 	    false, true),
+	BATCH_CMD(MBOX_CMD_SEND_BATCH, MBOX_CMD_SEND, e_send_batch),
+	BATCH_CMD(MBOX_CMD_RECV_BATCH, MBOX_CMD_RECV, e_recv_batch),
 };
 
 #define NCMD	((int)MBOX_ARRAY_SIZE(cmds))
 
-_Static_assert(MBOX_ARRAY_SIZE(cmds) == MBOX_CMD_REPLY + 1, "every command");
+_Static_assert(MBOX_ARRAY_SIZE(cmds) == MBOX_CMD_RECV_BATCH + 1,
+	       "every command");
+
+/* The entries of a batch the fuzzer writes out in full, at most. */
+#define NENT		8
+#define ENT_MAX		512	/* the longest entry_size written out */
 
 static bool errno_in(const int *set, int err)
 {
@@ -882,6 +921,14 @@ struct call {
 	enum where where;
 	__u64 addr;
 	char note[160];			/* what was done to it */
+	/* A batch's entries as built (receives: their buffers' sizes). */
+	union {
+		struct mbox_send send;
+		struct mbox_recv recv;
+	} ent[NENT];
+	unsigned int nent;		/* entries written out */
+	__u64 ent_addr;			/* where */
+	__u32 ent_size;			/* their entry_size */
 };
 
 static __u64 get_field(const unsigned char *img, const struct field *fd)
@@ -1233,6 +1280,132 @@ static void build_recv(struct fuzz *f, int epi, struct mbox_recv *r,
 	r->buf = pick_buf(f, r->len, bad, note, nsize);
 }
 
+static void build_send(struct fuzz *f, int epi, struct mbox_send *a,
+		       unsigned int bad, char *note, size_t nsize)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->flags = block_flags(f, &a->deadline_ns);
+	if (pct(f, 20))
+		a->flags |= MBOX_SEND_SYNC;
+	a->addr = below(f, 10) < 7 ? MBOX_ADDR_MAILBOX : 1 + below(f, 2);
+	a->to = a->addr ? pick_peer(f, a->addr) :
+		pick_id_on(f, epi, MBOX_OPEN_SEND);
+	a->len = pct(f, 85) ? below(f, 128) : pick_len(f);
+	a->buf = pick_buf(f, a->len, bad, note, nsize);
+	a->priority = below(f, MBOX_PRIO_MAX + 1);
+}
+
+/* A batch's count: mostly 1..NENT, sometimes 0 or past MBOX_BATCH_MAX. */
+static __u32 pick_count(struct fuzz *f)
+{
+	switch (below(f, 12)) {
+	case 0:
+		return PICK(f, ((const __u32[]){ 0, MBOX_BATCH_MAX,
+			MBOX_BATCH_MAX + 1, 0x80000000U, 0xffffffffU, 64 }));
+	case 1: case 2: case 3:
+		return 1;
+	default:
+		return 2 + below(f, NENT - 1);
+	}
+}
+
+/* An entry_size for batch ci: short, odd, longer, huge. */
+static __u32 pick_esize(struct fuzz *f, int ci)
+{
+	__u32 esz = cmds[cmds[ci].entry].size;
+
+	switch (below(f, 4)) {
+	case 0:
+		return PICK(f, ((const __u32[]){ 0, 4, 8, esz - 1, esz - 4,
+						 esz - 8 }));
+	case 1:
+		return esz + PICK(f, ((const __u32[]){ 1, 3, 4, 8, 24, 100,
+						       ENT_MAX - esz }));
+	case 2:
+		return PICK(f, ((const __u32[]){ 0xffffffffU, 0x80000000U,
+						 1U << 20, 4096, 0x10001 }));
+	default:
+		return any32(f);
+	}
+}
+
+/* Keep a mailbox that was there before out of an entry of a batch. */
+static void spare_entry(struct fuzz *f, struct mbox_send *e)
+{
+	/* to and from, the mailbox of a send or receive: the same place */
+	if (e->addr == MBOX_ADDR_MAILBOX && is_pre(f, e->to))
+		e->to = 0;
+}
+
+/*
+ * The entries of the batch in c->img (count, entry_size, the command):
+ * up to NENT sends or receives, each of entry_size bytes with that size
+ * (mostly; else one entry's size is another, or its tail is not zero),
+ * written somewhere: mostly a good place, else where the array runs into
+ * an unmapped or a read-only page, or no place at all.  Their address.
+ */
+static __u64 pick_entries(struct fuzz *f, struct call *c, unsigned int bad)
+{
+	static unsigned char arr[NENT * ENT_MAX];
+	struct mbox_batch *b = (void *)c->img;
+	char *note = c->note + strlen(c->note);
+	size_t nsize = sizeof(c->note) - strlen(c->note);
+	bool recv = c->ci == MBOX_CMD_RECV_BATCH, direct = false;
+	__u32 esz = b->entry_size, n, i, k;
+	size_t len = recv ? sizeof(struct mbox_recv) : sizeof(struct mbox_send);
+	enum where w;
+	__u64 a;
+
+	n = b->count < NENT ? b->count : NENT;
+	if (esz < 8 || esz > ENT_MAX)
+		n = 0;
+	memset(arr, 0, sizeof(arr));
+	for (i = 0; i < n; i++) {
+		if (recv) {
+			build_recv(f, c->epi, &c->ent[i].recv, bad, note, nsize);
+			direct |= c->ent[i].recv.addr != MBOX_ADDR_MAILBOX;
+			/* Only the first may wait: make it mostly short. */
+			if (!i && !(c->ent[i].recv.flags & MBOX_NONBLOCK) &&
+			    pct(f, 50))
+				c->ent[i].recv.flags = MBOX_NONBLOCK;
+		} else {
+			build_send(f, c->epi, &c->ent[i].send, bad, note, nsize);
+		}
+		spare_entry(f, &c->ent[i].send);
+		c->ent[i].send.size = esz;
+		memcpy(arr + i * esz, &c->ent[i], esz < len ? esz : len);
+	}
+	if (n && pct(f, bad / 2)) {
+		/* One entry's size is not entry_size, or its tail not zero. */
+		k = below(f, n);
+		if (esz > len && pct(f, 50)) {
+			arr[k * esz + len + below(f, esz - len)] =
+				1 + below(f, 255);
+			snprintf(note, nsize, " entry %u tail", k);
+		} else {
+			i = PICK(f, ((const __u32[]){ 0, esz + 8, esz - 1, 72,
+						      48, 1 }));
+			memcpy(arr + k * esz, &i, 4);
+			snprintf(note, nsize, " entry %u size=%u", k, i);
+		}
+		note += strlen(note);
+		nsize -= strlen(note);
+	}
+	/* Direct receives: on the endpoint that has them, mostly. */
+	if (direct && f->direct_ep >= 0 && pct(f, 80))
+		c->epi = f->direct_ep;
+	w = pick_ptr_where(f, bad);
+	a = where_addr(f, w, n ? n * esz : 8);
+	arena_write(f, a, arr, n * esz);
+	if (w != W_RW)
+		snprintf(note, nsize, " entries@%s", where_names[w]);
+	c->nent = n;
+	c->ent_addr = a;
+	c->ent_size = esz;
+	return a;
+}
+
 /* A valid-looking argument for command ci, from the pool. */
 static void build_sane(struct fuzz *f, struct call *c, unsigned int bad)
 {
@@ -1300,21 +1473,9 @@ static void build_sane(struct fuzz *f, struct call *c, unsigned int bad)
 		}
 		break;
 	}
-	case MBOX_CMD_SEND: {
-		struct mbox_send *a = (void *)c->img;
-
-		a->flags = block_flags(f, &a->deadline_ns);
-		if (pct(f, 20))
-			a->flags |= MBOX_SEND_SYNC;
-		a->addr = below(f, 10) < 7 ? MBOX_ADDR_MAILBOX :
-			  1 + below(f, 2);
-		a->to = a->addr ? pick_peer(f, a->addr) :
-			pick_id_on(f, c->epi, MBOX_OPEN_SEND);
-		a->len = pct(f, 85) ? below(f, 128) : pick_len(f);
-		a->buf = pick_buf(f, a->len, bad, note, nsize);
-		a->priority = below(f, MBOX_PRIO_MAX + 1);
+	case MBOX_CMD_SEND:
+		build_send(f, c->epi, (void *)c->img, bad, note, nsize);
 		break;
-	}
 	case MBOX_CMD_RECV: {
 		struct mbox_recv *a = (void *)c->img;
 
@@ -1360,6 +1521,16 @@ static void build_sane(struct fuzz *f, struct call *c, unsigned int bad)
 			a->flags = MBOX_REPLY_RECV;
 			a->recv = pick_recvp(f, c->epi, bad, note, nsize);
 		}
+		break;
+	}
+	case MBOX_CMD_SEND_BATCH:
+	case MBOX_CMD_RECV_BATCH: {
+		struct mbox_batch *a = (void *)c->img;
+
+		a->count = pick_count(f);
+		a->entry_size = pct(f, bad / 2) ? pick_esize(f, c->ci) :
+			cmds[cmds[c->ci].entry].size;
+		a->entries = pick_entries(f, c, bad);
 		break;
 	}
 	default:
@@ -1414,6 +1585,15 @@ static void mutate_field(struct fuzz *f, struct call *c, unsigned int bad)
 		return;
 	case F_RES:
 		set_field(c->img, fd, pct(f, 50) ? 0 : any32(f));
+		break;
+	case F_ENTRIES:
+		set_field(c->img, fd, pick_entries(f, c, bad));
+		return;
+	case F_COUNT:
+		set_field(c->img, fd, pct(f, 25) ? any32(f) : pick_count(f));
+		break;
+	case F_ESIZE:
+		set_field(c->img, fd, pick_esize(f, c->ci));
 		break;
 	default:
 		set_field(c->img, fd, pct(f, 25) ? any64(f) :
@@ -1509,11 +1689,9 @@ static unsigned long pick_number(struct fuzz *f, int *ci, unsigned int odd)
 	if (!pct(f, odd))
 		return _IO(MBOX_IOCTL_TYPE, *ci);
 	switch (below(f, 6)) {
-	case 0:	/* reserved */
-		nr = PICK(f, ((const unsigned int[]){ MBOX_CMD_SEND_BATCH,
-						      MBOX_CMD_RECV_BATCH }));
+	case 0:	/* just past the last command */
 		*ci = -1;
-		return _IO(MBOX_IOCTL_TYPE, nr);
+		return _IO(MBOX_IOCTL_TYPE, NCMD + below(f, 3));
 	case 1:	/* beyond */
 		*ci = -1;
 		return _IO(MBOX_IOCTL_TYPE, 0x0e + below(f, 0xff - 0x0e + 1));
@@ -1561,13 +1739,15 @@ static void self_pointer(struct fuzz *f, struct call *c)
 
 	for (fd = cmds[c->ci].fields; fd->width; fd++)
 		n += fd->kind == F_NAME || fd->kind == F_BUF_IN ||
-		     fd->kind == F_BUF_OUT || fd->kind == F_RECVP;
+		     fd->kind == F_BUF_OUT || fd->kind == F_RECVP ||
+		     fd->kind == F_ENTRIES;
 	if (!n)
 		return;
 	k = below(f, n);
 	for (fd = cmds[c->ci].fields; fd->width; fd++)
 		if ((fd->kind == F_NAME || fd->kind == F_BUF_IN ||
-		     fd->kind == F_BUF_OUT || fd->kind == F_RECVP) && !k--)
+		     fd->kind == F_BUF_OUT || fd->kind == F_RECVP ||
+		     fd->kind == F_ENTRIES) && !k--)
 			break;
 	set_field(c->img, fd, c->addr + (pct(f, 70) ? 0 : below(f, 16)));
 	strcat(c->note, " self-pointer");
@@ -1607,6 +1787,9 @@ static void build_call(struct fuzz *f, struct call *c)
 	unsigned int i;
 
 	memset(c->note, 0, sizeof(c->note));
+	c->nent = 0;
+	c->ent_addr = 0;
+	c->ent_size = 0;
 	c->epi = below(f, NEP);
 	c->cmd = pick_number(f, &c->ci, d->number);
 	if (c->ci >= 0 && _IOC_NR(c->cmd) != (unsigned int)c->ci)
@@ -1616,7 +1799,9 @@ static void build_call(struct fuzz *f, struct call *c)
 	    c->cmd == _IO(MBOX_IOCTL_TYPE, c->ci)) {
 		c->ci = PICK(f, ((const int[]){ MBOX_CMD_SEND, MBOX_CMD_RECV,
 						MBOX_CMD_RECV, MBOX_CMD_CALL,
-						MBOX_CMD_REPLY }));
+						MBOX_CMD_REPLY,
+						MBOX_CMD_SEND_BATCH,
+						MBOX_CMD_RECV_BATCH }));
 		c->cmd = _IO(MBOX_IOCTL_TYPE, c->ci);
 	}
 	/* A struct of some command, for a number that is none too. */
@@ -1664,6 +1849,28 @@ static void build_call(struct fuzz *f, struct call *c)
 /* ---- the oracle ------------------------------------------------------------ */
 
 /*
+ * mbox_batch()'s checks of a batch whose header @p was read: its own,
+ * then the size of its first entry.
+ */
+static int model_batch(struct fuzz *f, const void *p, const struct cmd *cm)
+{
+	struct mbox_batch b;
+	__u32 usize;
+	__u64 end;
+
+	memcpy(&b, p, sizeof(b));
+	if (!b.count || b.count > MBOX_BATCH_MAX ||
+	    b.entry_size < cmds[cm->entry].size ||
+	    __builtin_add_overflow(b.entries, (__u64)b.count * b.entry_size,
+				   &end))
+		return EINVAL;
+	if (acc_len(f, b.entries, 4, false) < 4)
+		return EFAULT;
+	memcpy(&usize, (const void *)(uintptr_t)b.entries, 4);
+	return usize != b.entry_size ? EINVAL : 0;
+}
+
+/*
  * What mbox_dispatch() must answer before the command's own code runs:
  * an errno, or 0 if it gets that far.  *either: EFAULT would do too.
  */
@@ -1702,6 +1909,8 @@ static int model_dispatch(struct fuzz *f, const struct call *c, bool *either)
 	memcpy(&flags, (void *)(uintptr_t)(a + 4), 4);
 	if (flags & ~cm->flags)
 		return EINVAL;
+	if (cm->entry >= 0)
+		return model_batch(f, (const void *)(uintptr_t)a, cm);
 	return 0;
 }
 
@@ -1797,6 +2006,64 @@ static void track_token(struct fuzz *f, __u64 token, int epi)
 	f->tokens_seen++;
 }
 
+/* Whether a receive entry's struct may have been overwritten by a message. */
+static bool entry_overwritten(const struct call *c, __u64 ea, __u32 done)
+{
+	__u32 j;
+
+	for (j = 0; j < done && j < c->nent; j++) {
+		__u64 b = c->ent[j].recv.buf;
+		__u64 l = c->ent[j].recv.len;
+
+		if (ea < b + l && b < ea + sizeof(struct mbox_recv))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A batch that succeeded did 1..count entries; if not all, the errno of
+ * the one that stopped it is one of its command's.  Each receive it did
+ * is a receive that succeeded (harvested as one: call tokens).
+ */
+static void harvest_batch(struct fuzz *f, const struct call *c, const void *p,
+			  char *why, size_t wsize)
+{
+	const int *errs = cmds[cmds[c->ci].entry].errs;
+	struct mbox_batch b, in;
+	struct mbox_recv r;
+	__u32 i;
+	__u64 ea;
+
+	memcpy(&b, p, sizeof(b));
+	memcpy(&in, c->img, sizeof(in));
+	if (!b.done || b.done > in.count || (b.done == in.count) != !b.error ||
+	    (b.error && !errno_in(errs, b.error))) {
+		snprintf(why, wsize, "%s of %u did %u, error %u (%s)",
+			 cmds[c->ci].name, in.count, b.done, b.error,
+			 b.error < 134 ? strerrorname_np(b.error) ?: "?" : "?");
+		return;
+	}
+	if (c->ci != MBOX_CMD_RECV_BATCH || in.entries != c->ent_addr ||
+	    in.entry_size != c->ent_size)
+		return;
+	for (i = 0; i < b.done && i < c->nent; i++) {
+		ea = c->ent_addr + (__u64)i * c->ent_size;
+		if (acc_len(f, ea, sizeof(r), false) < sizeof(r) ||
+		    entry_overwritten(c, ea, b.done))
+			continue;
+		memcpy(&r, (const void *)(uintptr_t)ea, sizeof(r));
+		if (r.len > c->ent[i].recv.len || r.priority > MBOX_PRIO_MAX) {
+			snprintf(why, wsize,
+				 "RECV_BATCH entry %u: %u bytes into %u, prio %u",
+				 i, r.len, c->ent[i].recv.len, r.priority);
+			return;
+		}
+		if (r.msg_flags & MBOX_MSG_CALL)
+			track_token(f, r.token, c->epi);
+	}
+}
+
 /* What a success tells, and whether it looks like one. */
 static void harvest(struct fuzz *f, const struct call *c, char *why,
 		    size_t wsize)
@@ -1884,6 +2151,10 @@ static void harvest(struct fuzz *f, const struct call *c, char *why,
 	}
 	case MBOX_CMD_CALL:
 		f->calls_ok++;
+		break;
+	case MBOX_CMD_SEND_BATCH:
+	case MBOX_CMD_RECV_BATCH:
+		harvest_batch(f, c, p, why, wsize);
 		break;
 	default:
 		break;

@@ -14,7 +14,9 @@
  *  - the library's size_t lengths against the ABI's 32-bit ones.
  *
  * The raw ABI under the library has its own suites (version, mailbox,
- * msgq, direct, stat, and the raw half of call_test).  Whether a task is
+ * msgq, direct, stat, and the raw half of call_test).  The batch
+ * functions of libmbox 1.1 are batch_test's (its libbatch tests), but
+ * for their NULL endpoint here.  Whether a task is
  * blocked is read from /proc, never guessed with a sleep, and no test
  * puts an upper bound on how long anything took.
  */
@@ -397,6 +399,15 @@ TEST_F(libmbox, null_endpoint_einval)
 	EXPECT_ERR(EINVAL, mbox_process_reply_receive(NULL, 1, "x", 1, 0, &m,
 						      0, MBOX_NOWAIT));
 	EXPECT_ERR(EINVAL, mbox_call_reply(NULL, 1, "x", 1));
+	/* libmbox 1.1 */
+	EXPECT_ERR(EINVAL, mbox_mailbox_send_batch(NULL, 1, &m, 1, 0,
+						   MBOX_NOWAIT));
+	EXPECT_ERR(EINVAL, mbox_mailbox_receive_batch(NULL, 1, &m, 1, 0,
+						      MBOX_NOWAIT));
+	EXPECT_ERR(EINVAL, mbox_process_send_batch(NULL, getpid(), &m, 1, 0,
+						   MBOX_NOWAIT));
+	EXPECT_ERR(EINVAL, mbox_process_receive_batch(NULL, 0, &m, 1, 0,
+						      MBOX_NOWAIT));
 	EXPECT_EQ(0, id);
 }
 

@@ -1562,6 +1562,73 @@ TEST_F(mbox, unknown_ioctl_enotty)
 			TH_LOG("command %#x", reserved[i].nr);
 		}
 	}
+	/*
+	 * With MBOX_FEATURE_BATCH, 0x0c and 0x0d are commands (ABI 1.5):
+	 * this struct, a batch of 0 entries, is EINVAL, not ENOTTY.
+	 */
+	if (self->features & MBOX_FEATURE_BATCH) {
+		EXPECT_EQ(-EINVAL, mbox_ioctl(self->fd, MBOX_IOC_SEND_BATCH,
+					      arg));
+		EXPECT_EQ(-EINVAL, mbox_ioctl(self->fd, MBOX_IOC_RECV_BATCH,
+					      arg));
+		EXPECT_EQ(128, arg[0]);
+		for (i = 1; i < MBOX_ARRAY_SIZE(arg); i++)
+			EXPECT_EQ(0, arg[i]);
+	}
+}
+
+/*
+ * The batches' struct follows the rules of every struct: shorter than
+ * its first version EINVAL, longer with a non-zero tail E2BIG, longer
+ * with a zero tail accepted (and nothing written past what the module
+ * knows).  batch_test has the rest.
+ */
+TEST_F(mbox, batch_struct_sizes)
+{
+	struct mbox_batch b = { .count = 1 };
+	struct mbox_send s;
+	struct mbox_recv r;
+	__u64 out[16];
+	char buf[16];
+	__u32 id;
+
+	if (!(self->features & MBOX_FEATURE_BATCH))
+		SKIP(return, "the loaded module has no MBOX_FEATURE_BATCH");
+	ASSERT_EQ(32, sizeof(b));
+	ASSERT_EQ(0, mbox_create(self->fd, NULL, 0, 4, MBOX_POLICY_SHARED,
+				 0600, &id));
+	mbox_send_init(&s, id, "sized", 5, 0, MBOX_NONBLOCK);
+	mbox_recv_init(&r, id, buf, sizeof(buf), MBOX_NONBLOCK);
+
+	b.entries = mbox_ptr(&s);
+	b.entry_size = sizeof(s);
+	EXPECT_EQ(-EINVAL, ioctl_sized(self->fd, MBOX_IOC_SEND_BATCH, &b,
+				       sizeof(b), sizeof(b) - 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, ioctl_sized(self->fd, MBOX_IOC_SEND_BATCH, &b,
+				       sizeof(b), 0, 0, NULL));
+	EXPECT_EQ(-E2BIG, ioctl_sized(self->fd, MBOX_IOC_SEND_BATCH, &b,
+				      sizeof(b), sizeof(b) + 8, 1, NULL));
+	EXPECT_TRUE(mbox_queue_empty(self->fd, id));
+	EXPECT_EQ(0, ioctl_sized(self->fd, MBOX_IOC_SEND_BATCH, &b, sizeof(b),
+				 sizeof(b) + 8, 0, out));
+	EXPECT_EQ(1, ((struct mbox_batch *)out)->done);
+	EXPECT_EQ(0, ((struct mbox_batch *)out)->error);
+	EXPECT_EQ(0, out[4]);	/* the tail */
+
+	b.entries = mbox_ptr(&r);
+	b.entry_size = sizeof(r);
+	EXPECT_EQ(-EINVAL, ioctl_sized(self->fd, MBOX_IOC_RECV_BATCH, &b,
+				       sizeof(b), sizeof(b) - 4, 0, NULL));
+	EXPECT_EQ(-E2BIG, ioctl_sized(self->fd, MBOX_IOC_RECV_BATCH, &b,
+				      sizeof(b), sizeof(b) + 8, 1ULL << 63,
+				      NULL));
+	EXPECT_EQ(0, ioctl_sized(self->fd, MBOX_IOC_RECV_BATCH, &b, sizeof(b),
+				 sizeof(b) + 8, 0, out));
+	EXPECT_EQ(1, ((struct mbox_batch *)out)->done);
+	EXPECT_EQ(0, out[4]);
+	EXPECT_EQ(5, r.len);
+	EXPECT_EQ(0, memcmp(buf, "sized", 5));
+	EXPECT_TRUE(mbox_queue_empty(self->fd, id));
 }
 
 TEST_F(mbox, unknown_address_kind_einval)

@@ -9,7 +9,10 @@
  * synchronous, calls) to a mailbox, to another node's own mailbox, or to a
  * node by pid or pidfd; receives (any, from one sender, too small a buffer,
  * through epoll) answering the calls it gets with a reply or a
- * reply-and-receive; closing and reopening its mailboxes and its endpoint.
+ * reply-and-receive; batches of sends (each entry to a destination of its
+ * own) and of receives (from several mailboxes, or the node's own mailbox
+ * and direct queue), through the raw ioctls and through libmbox; closing
+ * and reopening its mailboxes and its endpoint.
  * Each uses a random blocking mode (non-blocking, short or longer
  * timeouts), capacity (0, 1, 4, unbounded) and priority.  Meanwhile the
  * controller destroys and recreates mailboxes, SIGKILLs nodes (closing
@@ -26,6 +29,12 @@
  * exit, the controller drains the mailboxes, and every message must be
  * accounted for exactly once:
  *
+ *  - a batch's entries: those it did are sent (received), the one that
+ *    stopped it failed (in doubt if a fault was injected: it may have
+ *    failed at its write-back, after its send), those after it never
+ *    happened; a batch that failed as a whole failed at its first entry
+ *    (in doubt, all of it, if a fault hit: its header's write-back comes
+ *    last);
  *  - received once, if its send succeeded; or never, but only if its
  *    target went away with it queued (mailbox destroyed, node killed);
  *  - never received, if its send failed with a documented errno;
@@ -37,7 +46,8 @@
  *    or on the wrong queue; a synchronous send names its real receiver.
  *
  * Messages a killed receiver had taken but not yet counted are the only
- * loss allowed: at most one per receive it was inside when killed.  A
+ * loss allowed: at most one per receive it was inside when killed (a
+ * batch's entries, for a batch of receives).  A
  * receive that fails, even by a fault injected in writing its result,
  * leaves its message queued.  Environment: MBOX_STRESS_SECONDS (default 8),
  * MBOX_STRESS_NODES (4), MBOX_STRESS_THREADS (3), MBOX_STRESS_BOXES (4),
@@ -45,6 +55,7 @@
  * MBOX_STRESS_FAULTS (1: inject where fail-nth exists).  `make stress`
  * runs it for longer on the debug kernel (Documentation/testing.rst).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -79,6 +90,8 @@
 #define ST_REPLY_MAGIC	0x72706c79U	/* "rply" */
 #define ST_MAX_ERRNO	160
 #define ST_MAX_FAILS	16
+#define ST_BATCH	8		/* entries of a batch, at most */
+#define ST_BATCH_MSG	4096		/* a batched message, at most */
 
 enum st_state {			/* what a message's sender knows */
 	ST_NONE,		/* id taken, not sent yet */
@@ -90,9 +103,10 @@ enum st_state {			/* what a message's sender knows */
 };
 
 enum st_op { ST_OP_SEND, ST_OP_RECV, ST_OP_CALL, ST_OP_REPLY, ST_OP_OPEN,
-	     ST_OP_COUNT };
+	     ST_OP_SEND_BATCH, ST_OP_RECV_BATCH, ST_OP_COUNT };
 static const char *const st_op_name[] = { "send", "receive", "call",
-					  "reply", "open/stat" };
+					  "reply", "open/stat", "send batch",
+					  "receive batch" };
 
 enum st_phase { ST_RUN, ST_QUIESCE, ST_DRAIN };
 
@@ -145,6 +159,7 @@ struct st_shared {
 	/* everyone's, atomic */
 	uint64_t next_msg;
 	uint64_t ops, injected, pid_reuse, signals;
+	uint64_t batches[2], batched[2];	/* send, receive: calls, entries */
 	uint64_t err[ST_OP_COUNT][ST_MAX_ERRNO];
 	uint64_t nr_fail;
 	char fail[ST_MAX_FAILS][200];
@@ -305,6 +320,8 @@ struct st_worker {
 		int fd;
 	} pidfd[ST_MAX_NODES];
 	uint8_t *buf, *rbuf, *rep;
+	uint8_t *bbuf;		/* ST_BATCH messages of ST_BATCH_MSG to send */
+	uint8_t *rbufs;		/* ST_BATCH receive buffers of ST_MAX_MSG */
 };
 
 static int64_t st_timeout(struct st_worker *w)
@@ -659,6 +676,330 @@ out:
 	return ret;
 }
 
+/* ---- batches ------------------------------------------------------------ */
+
+/* One entry's destination. */
+struct st_to {
+	uint16_t target;
+	uint32_t addr;		/* enum mbox_addr */
+	uint32_t to;		/* mailbox id, pid or pidfd */
+	size_t max;		/* its largest message */
+};
+
+/* Resolve a destination of kind @dest, as st_send() does; false if none. */
+static bool st_target(struct st_worker *w, enum st_dest dest, struct st_to *t)
+{
+	unsigned int slot;
+	int inc, ret, fd;
+
+	switch (dest) {
+	case ST_TO_BOX:
+		inc = st_box_open(w, st_pick(&w->rng, S->boxes), false);
+		if (inc < 0)
+			return false;
+		*t = (struct st_to){ .target = inc, .addr = MBOX_ADDR_MAILBOX,
+				     .to = S->box[inc].id, .max = ST_MAX_MSG };
+		return true;
+	case ST_TO_OWN:
+		slot = st_pick(&w->rng, S->nodes);
+		inc = LOAD(S->node_cur[slot]);
+		if (!LOAD(S->node[inc].own_id) || LOAD(S->node[inc].dead))
+			return false;
+		ret = mbox_mailbox_open_id(w->ep, S->node[inc].own_id,
+					   MBOX_OPEN_SEND);
+		if (ret && ret != -EEXIST) {
+			st_result(ST_OP_OPEN, ret, st_open_ok, false);
+			return false;
+		}
+		*t = (struct st_to){ .target = ST_TGT_OWN | inc,
+				     .addr = MBOX_ADDR_MAILBOX,
+				     .to = S->node[inc].own_id, .max = 8192 };
+		return true;
+	default:
+		fd = st_pidfd(w, st_pick(&w->rng, S->nodes), &inc);
+		if (fd < 0)
+			return false;
+		*t = (struct st_to){ .target = ST_TGT_INBOX | inc,
+				     .addr = MBOX_ADDR_PIDFD, .to = fd,
+				     .max = ST_DIRECT_MAX };
+		if (!st_pick(&w->rng, 4)) {
+			t->addr = MBOX_ADDR_PID;
+			t->to = S->node[inc].pid;
+		}
+		return true;
+	}
+}
+
+/* The kernel's blocking bits and deadline for a libmbox timeout. */
+static uint32_t st_block_flags(int64_t timeout, uint64_t *deadline)
+{
+	struct timespec now;
+
+	*deadline = 0;
+	if (timeout == MBOX_NOWAIT)
+		return MBOX_NONBLOCK;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	*deadline = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec +
+		    timeout;
+	return MBOX_DEADLINE;
+}
+
+/* A new message for @target into @buf: its id, or -1 if the log is full. */
+static int64_t st_new_msg(struct st_worker *w, uint8_t *buf, uint16_t target,
+			  size_t max)
+{
+	struct st_hdr *h = (struct st_hdr *)buf;
+	uint64_t id = ADD(S->next_msg, 1);
+	size_t i, len;
+
+	if (id >= S->max_msgs)
+		return -1;
+	LOG[id].target = target;
+	STORE(LOG[id].state, ST_INFLIGHT);
+	len = st_pick(&w->rng, 8) ? sizeof(*h) + st_pick(&w->rng, 232) :
+				    ST_BATCH_MSG;
+	*h = (struct st_hdr){ .magic = ST_MAGIC, .len = len < max ? len : max,
+			      .id = id, .target = target, .sender = w->inc };
+	for (i = sizeof(*h); i < h->len; i++)
+		buf[i] = (uint8_t)(id * 131 + i);
+	h->sum = st_sum(h);
+	return id;
+}
+
+/*
+ * What a batch of sends did: entries 0..done-1 sent, entry done (if any)
+ * failed (in doubt if @doubt: a fault hit its write-back, which comes
+ * after its send), the rest never happened.  @fail: the whole call
+ * failed; in doubt, all of it, if @doubt (its header's write-back comes
+ * last).
+ */
+static void st_batch_sent(const uint64_t *ids, unsigned int n,
+			  unsigned int done, bool fail, bool doubt,
+			  const pid_t *sync_pid)
+{
+	unsigned int i;
+	int state, rx;
+
+	for (i = 0; i < n; i++) {
+		if (fail)
+			state = doubt ? ST_DOUBT : ST_FAILED;
+		else if (i < done)
+			state = ST_OK;
+		else
+			state = i == done && doubt ? ST_DOUBT : ST_FAILED;
+		if (state == ST_OK && sync_pid) {
+			rx = st_node_of(sync_pid[i]);
+			LOG[ids[i]].sync_rx = rx < 0 ? ST_RX_CTL : rx + 1;
+		}
+		STORE(LOG[ids[i]].state, state);
+	}
+}
+
+/*
+ * A batch of sends: through the raw ioctl, each entry to a destination
+ * of its own; or through libmbox, all to one.
+ */
+static void st_send_batch(struct st_worker *w)
+{
+	struct mbox_send s[ST_BATCH];
+	struct mbox_msg m[ST_BATCH];
+	struct st_to to[ST_BATCH];
+	uint64_t ids[ST_BATCH], deadline;
+	pid_t pids[ST_BATCH];
+	unsigned int n = 1 + st_pick(&w->rng, ST_BATCH), i, k = 0;
+	bool raw = st_pick(&w->rng, 2), hit;
+	uint32_t flags = st_pick(&w->rng, 4) ? 0 : MBOX_SEND_SYNC;
+	enum st_dest one = st_pick(&w->rng, 3);
+	int64_t timeout = st_timeout(w), id;
+	struct mbox_batch b;
+	int ret, armed;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *buf = w->bbuf + k * ST_BATCH_MSG;
+
+		if (raw || !k) {
+			if (!st_target(w, raw ? st_pick(&w->rng, 3) : one,
+				       &to[k]))
+				continue;
+		} else {
+			to[k] = to[0];
+		}
+		id = st_new_msg(w, buf, to[k].target, to[k].max);
+		if (id < 0)
+			break;
+		ids[k] = id;
+		m[k] = (struct mbox_msg){ .buf = buf,
+			.len = ((struct st_hdr *)buf)->len,
+			.priority = st_pick(&w->rng, MBOX_PRIO_MAX + 1) };
+		mbox_send_init(&s[k], to[k].to, buf, m[k].len, m[k].priority,
+			       flags);
+		s[k].addr = to[k].addr;
+		k++;
+	}
+	if (!k)
+		return;
+
+	if (raw) {
+		flags = st_block_flags(timeout, &deadline);
+		for (i = 0; i < k; i++) {
+			s[i].flags |= flags;
+			s[i].deadline_ns = deadline;
+		}
+		memset(&b, 0, sizeof(b));
+		b.size = sizeof(b);
+		b.entries = (uint64_t)(uintptr_t)s;
+		b.count = k;
+		b.entry_size = sizeof(s[0]);
+		armed = st_fault_arm(w->failfd, &w->rng);
+		ret = ioctl(mbox_endpoint_fd(w->ep), MBOX_IOC_SEND_BATCH, &b) ?
+		      -errno : 0;
+		hit = st_fault_disarm(w->failfd, armed);
+		if (!ret && (!b.done || b.done > k ||
+			     (b.done == k) != !b.error)) {
+			st_fail("send batch of %u: done %u, error %u", k,
+				b.done, b.error);
+			b.done = 0;
+			b.error = 0;
+		}
+		for (i = 0; !ret && i < b.done; i++)
+			pids[i] = s[i].receiver_pid;
+		st_result(ST_OP_SEND_BATCH, ret ?: -(int)b.error, st_send_ok,
+			  hit);
+		st_batch_sent(ids, k, ret ? 0 : b.done, ret,
+			      hit && (ret ?: -(int)b.error) == -EFAULT,
+			      s[0].flags & MBOX_SEND_SYNC ? pids : NULL);
+		ADD(S->batched[0], ret ? 0 : b.done);
+	} else {
+		/* libmbox: the count done; the errno of a later entry is lost */
+		armed = st_fault_arm(w->failfd, &w->rng);
+		if (to[0].addr == MBOX_ADDR_MAILBOX)
+			ret = mbox_mailbox_send_batch(w->ep, to[0].to, m, k,
+						      flags, timeout);
+		else
+			ret = mbox_process_send_batch(w->ep, to[0].to, m, k,
+				flags | (to[0].addr == MBOX_ADDR_PIDFD ?
+					 MBOX_PIDFD : 0), timeout);
+		hit = st_fault_disarm(w->failfd, armed);
+		if (ret > (int)k || !ret)
+			st_fail("libmbox send batch of %u returned %d", k, ret);
+		for (i = 0; ret > 0 && i < (unsigned int)ret; i++)
+			pids[i] = m[i].pid;
+		st_result(ST_OP_SEND_BATCH, ret < 0 ? ret : 0, st_send_ok, hit);
+		st_batch_sent(ids, k, ret < 0 ? 0 : ret, ret < 0,
+			      hit && (ret > 0 || ret == -EFAULT),
+			      flags & MBOX_SEND_SYNC ? pids : NULL);
+		ADD(S->batched[0], ret < 0 ? 0 : ret);
+	}
+	ADD(S->batches[0], 1);
+}
+
+/*
+ * A batch of receives: from several shared mailboxes on the thread's
+ * endpoint, or from the node's own mailbox and its direct queue; through
+ * the raw ioctl, or through libmbox (one source).  Only the first entry
+ * waits.  Every message taken is checked and counted as st_recv() does.
+ */
+static void st_recv_batch(struct st_worker *w, int64_t timeout)
+{
+	struct mbox_recv r[ST_BATCH];
+	struct mbox_msg m[ST_BATCH];
+	uint16_t target[ST_BATCH];
+	int inc[ST_BATCH], slot[ST_BATCH];
+	unsigned int n = 2 + st_pick(&w->rng, ST_BATCH - 1), i, k = 0, done;
+	bool boxes = st_pick(&w->rng, 2), raw = st_pick(&w->rng, 2), hit;
+	struct mbox_endpoint *ep = boxes ? w->ep : w->dep;
+	unsigned int src = st_pick(&w->rng, 2);	/* libmbox: own, direct */
+	uint64_t deadline;
+	uint32_t flags = st_block_flags(timeout, &deadline), bad = ~0U;
+	struct mbox_batch b;
+	int ret, armed, err = 0;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *buf = w->rbufs + (size_t)k * ST_MAX_MSG;
+		size_t len = st_pick(&w->rng, 16) ? ST_MAX_MSG :
+						      st_pick(&w->rng, 64);
+
+		slot[k] = inc[k] = -1;
+		mbox_recv_init(&r[k], 0, buf, len, flags);
+		r[k].deadline_ns = deadline;
+		m[k] = (struct mbox_msg){ .buf = buf, .len = len };
+		if (boxes) {
+			slot[k] = raw || !k ? (int)st_pick(&w->rng, S->boxes) :
+					      slot[0];
+			inc[k] = st_box_open(w, slot[k], true);
+			if (inc[k] < 0)
+				continue;
+			r[k].from = S->box[inc[k]].id;
+			target[k] = inc[k];
+		} else if (raw ? st_pick(&w->rng, 2) : src == 0) {
+			r[k].from = S->node[w->inc].own_id;
+			target[k] = ST_TGT_OWN | w->inc;
+		} else {
+			r[k].addr = MBOX_ADDR_PID;
+			target[k] = ST_TGT_INBOX | w->inc;
+		}
+		k++;
+	}
+	if (!k)
+		return;
+
+	STORE(S->node[w->inc].in_recv[w->t], k);
+	armed = st_fault_arm(w->failfd, &w->rng);
+	if (raw) {
+		memset(&b, 0, sizeof(b));
+		b.size = sizeof(b);
+		b.entries = (uint64_t)(uintptr_t)r;
+		b.count = k;
+		b.entry_size = sizeof(r[0]);
+		ret = ioctl(mbox_endpoint_fd(ep), MBOX_IOC_RECV_BATCH, &b) ?
+		      -errno : 0;
+		done = ret ? 0 : b.done;
+		err = ret ? -ret : (int)b.error;
+		for (i = 0; i < done && i < k; i++)
+			m[i] = (struct mbox_msg){
+				.buf = (void *)(uintptr_t)r[i].buf,
+				.len = r[i].len, .priority = r[i].priority,
+				.flags = r[i].msg_flags, .pid = r[i].sender_pid,
+				.uid = r[i].sender_uid, .token = r[i].token };
+		if (!ret && (!done || done > k || (done == k) != !err)) {
+			st_fail("receive batch of %u: done %u, error %d", k,
+				done, err);
+			done = 0;
+		}
+	} else {
+		if (boxes)
+			ret = mbox_mailbox_receive_batch(ep, r[0].from, m, k, 0,
+							 timeout);
+		else if (src == 0)
+			ret = mbox_mailbox_receive_batch(ep, r[0].from, m, k, 0,
+							 timeout);
+		else
+			ret = mbox_process_receive_batch(ep, 0, m, k, 0,
+							 timeout);
+		done = ret > 0 ? ret : 0;
+		err = ret < 0 ? -ret : 0;
+		if (ret > (int)k || !ret) {
+			st_fail("libmbox receive batch of %u returned %d", k,
+				ret);
+			done = 0;
+		}
+	}
+	hit = st_fault_disarm(w->failfd, armed);
+	st_result(ST_OP_RECV_BATCH, -err, st_recv_ok, hit);
+	for (i = 0; i < done; i++)
+		st_take(w, ep, &m[i], target[i]);
+	STORE(S->node[w->inc].in_recv[w->t], 0);
+	ADD(S->batches[1], 1);
+	ADD(S->batched[1], done);
+	/* A destroyed mailbox: detach, the next use opens its successor. */
+	if (err == EIDRM && boxes && done < k)
+		bad = done;
+	if (bad != ~0U && inc[bad] >= 0) {
+		mbox_mailbox_close(ep, S->box[inc[bad]].id);
+		w->open[slot[bad]].inc = -1;
+	}
+}
+
 /* Wait in epoll for the endpoints, then receive what is there. */
 static void st_poll(struct st_worker *w)
 {
@@ -724,16 +1065,19 @@ static void *st_worker_main(void *arg)
 	w->buf = malloc(ST_MAX_MSG);
 	w->rbuf = malloc(ST_MAX_MSG);
 	w->rep = malloc(ST_MAX_MSG);
+	w->bbuf = malloc(ST_BATCH * ST_BATCH_MSG);
+	w->rbufs = malloc(ST_BATCH * ST_MAX_MSG);
 	w->epfd = epoll_create1(0);
 	w->failfd = S->faults ? open("/proc/thread-self/fail-nth", O_RDWR) : -1;
-	if (!w->buf || !w->rbuf || !w->rep || w->epfd < 0 || st_endpoint(w) ||
+	if (!w->buf || !w->rbuf || !w->rep || !w->bbuf || !w->rbufs ||
+	    w->epfd < 0 || st_endpoint(w) ||
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, mbox_endpoint_fd(w->dep), &ev)) {
 		st_fail("node thread set-up: %s", strerror(errno));
 		return NULL;
 	}
 
 	while (LOAD(S->phase) == ST_RUN) {
-		switch (st_pick(&w->rng, 20)) {
+		switch (st_pick(&w->rng, 24)) {
 		case 0 ... 3:
 			st_send(w, ST_TO_BOX);
 			break;
@@ -754,6 +1098,12 @@ static void *st_worker_main(void *arg)
 			break;
 		case 15 ... 17:
 			st_poll(w);
+			break;
+		case 20 ... 21:
+			st_send_batch(w);
+			break;
+		case 22 ... 23:
+			st_recv_batch(w, st_timeout(w));
 			break;
 		case 18:
 			/* detach a mailbox; it is opened again when used */
@@ -1058,6 +1408,9 @@ static void st_report(const struct st_totals *tot, const struct st_check *c,
 		       " signals sent (%" PRIu64 " handled), %" PRIu64 " faults injected, %" PRIu64
 		       " pid reuses\n", tot->kills, tot->destroys, tot->signals_sent,
 		       S->signals, S->injected, S->pid_reuse);
+	ksft_print_msg("stress: %" PRIu64 " send batches of %" PRIu64 " entries done, %" PRIu64
+		       " receive batches of %" PRIu64 "\n", S->batches[0], S->batched[0],
+		       S->batches[1], S->batched[1]);
 	for (op = 0; op < ST_OP_COUNT; op++) {
 		char line[512];
 		int len = 0;
@@ -1104,6 +1457,51 @@ static void st_faults(char saved[][16], bool restore)
 			ksft_print_msg("stress: cannot write %s\n", st_fault_files[i][0]);
 		close(fd);
 	}
+}
+
+/* Print a file of /proc, its lines prefixed; at most @max lines. */
+static void st_print_file(const char *path, const char *prefix, int max)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (max-- > 0 && fgets(line, sizeof(line), f))
+		ksft_print_msg("%s%s", prefix, line);
+	fclose(f);
+}
+
+/*
+ * Where the threads of a node that did not stop are: their state, system
+ * call, wait channel and kernel stack (root reads it), for the report.
+ */
+static void st_dump_node(int inc)
+{
+	char path[320], prefix[300];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", S->node[inc].pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(prefix, sizeof(prefix), "node %d task %s: ", inc,
+			 d->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat",
+			 S->node[inc].pid, d->d_name);
+		st_print_file(path, prefix, 1);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall",
+			 S->node[inc].pid, d->d_name);
+		st_print_file(path, prefix, 1);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack",
+			 S->node[inc].pid, d->d_name);
+		st_print_file(path, prefix, 16);
+	}
+	closedir(dir);
 }
 
 static void st_sleep_ms(unsigned int ms)
@@ -1240,8 +1638,14 @@ TEST_F_TIMEOUT(stress, conservation, 24 * 3600)
 			break;
 		st_sleep_ms(1);
 	}
-	if (i == 60000)
+	if (i == 60000) {
 		st_fail("the nodes did not stop sending");
+		for (slot = 0; slot < S->nodes; slot++) {
+			inc = S->node_cur[slot];
+			if (LOAD(S->node[inc].quiesced) < (int)S->threads)
+				st_dump_node(inc);
+		}
+	}
 	STORE(S->phase, ST_DRAIN);
 	for (slot = 0; slot < S->nodes; slot++) {
 		inc = S->node_cur[slot];
