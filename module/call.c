@@ -172,17 +172,23 @@ static int mbox_pending_answer(struct mbox_pending *p, struct mbox_msg *reply,
 
 /*
  * Receiving a call takes two steps around the commit of its request, so
- * that a failure leaves the request queued: a slot and token first (a
- * reserved entry, which looks empty to replies), the call after.
+ * that a failure leaves the request queued: a slot and token first, held
+ * by mbox_pending_reserved (which no token matches: replies find
+ * nothing there), the call after.  A placeholder rather than xarray's
+ * own reserved entry, which cannot live in the xarray's head: with it,
+ * every call of a server that answers one at a time allocated an xa_node
+ * and freed it through RCU.
  */
+static struct mbox_pending mbox_pending_reserved;
+
 int mbox_pending_reserve(struct mbox_endpoint *ep, u64 *token)
 {
 	u32 slot;
 	int ret;
 
 	xa_lock(&ep->calls);
-	ret = __xa_alloc(&ep->calls, &slot, NULL, xa_limit_32b,
-			 GFP_KERNEL_ACCOUNT);
+	ret = __xa_alloc(&ep->calls, &slot, &mbox_pending_reserved,
+			 xa_limit_32b, GFP_KERNEL_ACCOUNT);
 	if (!ret) {
 		/* Generation 0 would make slot 0's token 0, "no call". */
 		if (!++ep->call_gen)
@@ -196,7 +202,7 @@ int mbox_pending_reserve(struct mbox_endpoint *ep, u64 *token)
 /* The request was not received after all: free the slot of @token. */
 void mbox_pending_unreserve(struct mbox_endpoint *ep, u64 token)
 {
-	xa_release(&ep->calls, (u32)token);
+	xa_cmpxchg(&ep->calls, (u32)token, &mbox_pending_reserved, NULL, 0);
 }
 
 /*
@@ -225,7 +231,7 @@ static struct mbox_pending *mbox_pending_take(struct mbox_endpoint *ep,
 
 	xa_lock(&ep->calls);
 	p = xa_load(&ep->calls, slot);
-	if (!p || p->token != token)
+	if (!p || p == &mbox_pending_reserved || p->token != token)
 		p = ERR_PTR(-ENOENT);
 	else if (len > p->reply_cap &&
 		 READ_ONCE(p->state) == MBOX_CALL_WAITING)
@@ -267,8 +273,11 @@ void mbox_pending_release(struct mbox_endpoint *ep)
 	struct mbox_pending *p;
 	unsigned long slot;
 
+	/* (No receive runs on a released endpoint: nothing is reserved.) */
 	xa_for_each(&ep->calls, slot, p) {
 		xa_erase(&ep->calls, slot);
+		if (WARN_ON_ONCE(p == &mbox_pending_reserved))
+			continue;
 		mbox_pending_answer(p, NULL, -EPIPE);
 		mbox_pending_put(p);
 	}
