@@ -215,8 +215,15 @@ static int mbox_dispatch_sized(struct mbox_endpoint *ep,
 		return -EFAULT;
 
 	ret = op->handler(ep, &a.buf);
-	if ((ret == 0 || ret == -EMSGSIZE) && op->out && !a.written &&
+	if ((ret >= 0 || ret == -EMSGSIZE) && op->out && !a.written &&
 	    copy_to_user(uarg, &a.buf, a.size)) {
+		/*
+		 * A batch returns how many entries it did: that count reaches
+		 * the caller whatever became of its struct, and what a receive
+		 * batch took is not lost.
+		 */
+		if (ret > 0)
+			return ret;
 		/*
 		 * Unwritable after all (unmapped or write-protected by another
 		 * thread meanwhile): the call fails, so what it made goes, or
@@ -243,6 +250,7 @@ static int mbox_dispatch(struct mbox_endpoint *ep,
 /*
  * A batch: the entries of @b, each an ioctl @cmd of its own, in order
  * until one fails.  With @wait_first, only the first entry may block.
+ * Returns the number of entries done, or the first one's error.
  */
 static int mbox_batch(struct mbox_endpoint *ep, struct mbox_batch *b,
 		      unsigned int cmd, bool wait_first)
@@ -275,7 +283,7 @@ static int mbox_batch(struct mbox_endpoint *ep, struct mbox_batch *b,
 	if (!b->done)
 		return ret;
 	b->error = ret == -ERESTARTSYS ? EINTR : -ret;
-	return 0;
+	return b->done;
 }
 
 static int mbox_ioc_send_batch(struct mbox_endpoint *ep, void *arg)

@@ -470,7 +470,7 @@ struct mbox_reply {
  * @entry_size: in: the distance between entries, sizeof(struct mbox_send)
  *	or sizeof(struct mbox_recv) as the caller knows it; the @size of
  *	every entry must be this (EINVAL)
- * @done: out: the entries done, from the first on
+ * @done: out: the entries done, from the first on (the ioctl's value)
  * @error: out: 0 if all @count were done; else the (positive) errno that
  *	entry @done failed with, EAGAIN when a batch receive found no more
  *	messages, EINTR when a signal came
@@ -481,7 +481,8 @@ struct mbox_reply {
  * flags say if it is the first; the others take only what is already
  * there.  If the first entry fails, the ioctl fails with its errno (and
  * its entry says what a single ioctl would, such as the length needed);
- * else it succeeds and @done and @error tell how far it went.
+ * else it returns the number of entries done, as sendmmsg() and
+ * recvmmsg() do, and @done and @error tell how far it went and why.
  */
 struct mbox_batch {
 	__u32 size;

@@ -18,6 +18,7 @@
 #       --smp N         virtual CPUs (default 2)
 #       --no-slab-debug boot a Debian kernel without the slab checking
 #                       added for tests (slub_debug, KFENCE): for timing
+#       --append ARGS   more kernel command line
 #       --icount        time in the guest counts instructions (QEMU
 #                       -icount, one host thread): timings that do not
 #                       depend on the host's load, for comparing code paths
@@ -32,7 +33,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 here=$top/tools/testing/vm
-kname=6.12 moddir= timeout_s=300 out= interactive=0 load=1 smp=2 slabdbg=1 icount=0
+kname=6.12 moddir= timeout_s=300 out= interactive=0 load=1 smp=2 slabdbg=1 icount=0 extra=
 adds=()
 
 while [ $# -gt 0 ]; do
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--no-slab-debug) slabdbg=0; shift ;;
 	--icount) icount=1; shift ;;
+	--append) extra=$2; shift 2 ;;
 	--) shift; break ;;
 	-h|--help) sed -n '4,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -91,7 +93,7 @@ else
 fi
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd"
 
-append="console=ttyS0 panic=-1 oops=panic"
+append="console=ttyS0 panic=-1 oops=panic${extra:+ $extra}"
 case "$kname" in
 debug)	mem=1024 ;;
 # Debian kernels: the checks they can do without a debug build.
