@@ -239,6 +239,17 @@ static struct mbox_link *mbox_link_find(struct mbox_inbox *d, struct pid *peer)
 	return NULL;
 }
 
+/* Whether @d has a link with @peer already.  Links go only with @d. */
+static bool mbox_link_exists(struct mbox_inbox *d, struct pid *peer)
+{
+	bool found;
+
+	spin_lock(&d->q.lock);
+	found = mbox_link_find(d, peer);
+	spin_unlock(&d->q.lock);
+	return found;
+}
+
 /*
  * The link of @d with @peer, made from @spare if there is none yet (then
  * *@spare is consumed).  Under the queue lock.
@@ -270,7 +281,7 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 		     const struct mbox_block *blk, struct mbox_pending *call)
 {
 	struct mbox_link *spare = NULL, *spare_mine = NULL;
-	struct mbox_inbox *d, *mine;
+	struct mbox_inbox *d, *mine = NULL;
 	struct pid *receiver = NULL;
 	struct pid *target;
 	struct mbox_msg *msg;
@@ -290,11 +301,22 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 	if (s->len > d->max_msg_size)
 		goto put;
 
-	ret = -ENOMEM;
-	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
-	spare_mine = kzalloc(sizeof(*spare_mine), GFP_KERNEL_ACCOUNT);
-	if (!spare || !spare_mine)
-		goto put;
+	/*
+	 * The link is both ways: the sender's inbox, if any, records it too.
+	 * A pair's links are made by its first message: allocate them only
+	 * then, so that the messages after it allocate nothing but
+	 * themselves.  A link lasts as long as its inbox, so one seen here is
+	 * still there below.
+	 */
+	mine = mbox_inbox_find(task_tgid(current));
+	if (!mbox_link_exists(d, task_tgid(current)) ||
+	    (mine && !mbox_link_exists(mine, target))) {
+		ret = -ENOMEM;
+		spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+		spare_mine = kzalloc(sizeof(*spare_mine), GFP_KERNEL_ACCOUNT);
+		if (!spare || !spare_mine)
+			goto put;
+	}
 	msg = mbox_msg_alloc(u64_to_user_ptr(s->buf), s->len, s->priority);
 	if (IS_ERR(msg)) {
 		ret = PTR_ERR(msg);
@@ -305,13 +327,10 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 	spin_lock(&d->q.lock);
 	msg->bucket = &mbox_link_get(d, msg->sender, &spare)->in;
 	spin_unlock(&d->q.lock);
-	/* The link is both ways: the sender's inbox, if any, records it too. */
-	mine = mbox_inbox_find(msg->sender);
 	if (mine) {
 		spin_lock(&mine->q.lock);
 		mbox_link_get(mine, target, &spare_mine);
 		spin_unlock(&mine->q.lock);
-		mbox_inbox_put(mine);
 	}
 
 	ret = mbox_queue_send(&d->q, msg, s->flags & MBOX_SEND_SYNC, blk,
@@ -320,6 +339,8 @@ int mbox_direct_send(struct mbox_endpoint *ep, struct mbox_send *s,
 put:
 	kfree(spare);
 	kfree(spare_mine);
+	if (mine)
+		mbox_inbox_put(mine);
 	mbox_inbox_put(d);
 put_target:
 	put_pid(target);
