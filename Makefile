@@ -9,6 +9,9 @@
 #   make demo         the examples in a Debian 6.12 VM
 #   make stress       the long reliability run in a debug-kernel VM:
 #                     DURATION=seconds (600), STRESS_KERNEL, SEED
+#   make bench        mbox against pipes, sockets, POSIX mq, SysV msg and
+#                     eventfd in a Debian 6.12 VM: ROUNDS (5), BENCH_QUICK=1,
+#                     BENCH_FILTER=regex, BENCH_KERNEL; report in build/bench
 #   make vm           an interactive shell in a VM (VM_KERNEL=6.1|6.12|debug)
 #   make install      module (for KDIR), libmbox, headers, mboxctl, man pages,
 #                     udev rule; DESTDIR, PREFIX and *DIR as usual
@@ -71,14 +74,14 @@ SELFTESTS := $(patsubst tools/testing/selftests/mbox/%.c,$(B)/user/selftests/%,\
 SELFTEST_SCRIPTS := $(patsubst tools/testing/selftests/mbox/%.sh,$(B)/user/selftests/%.sh,\
 	$(wildcard tools/testing/selftests/mbox/*.sh))
 
-.PHONY: all module module-build userspace selftests selftests32 check demo vm stress \
+.PHONY: all module module-build userspace selftests selftests32 check demo vm stress bench \
 	clean help install install-user install-module uninstall \
 	uninstall-user uninstall-module dkms-source FORCE
 
 all: module userspace selftests
 
 help:
-	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,22p' Makefile | sed 's/^# \{0,1\}//'
 
 # The module, built in place for KDIR (the running kernel by default).
 module:
@@ -102,7 +105,7 @@ module-build:
 LIB_SO := $(B)/user/lib/libmbox.so.$(LIBMBOX_VERSION)
 
 userspace: $(B)/user/lib/libmbox.a $(LIB_SO) $(B)/user/lib/libmbox.pc \
-	$(B)/user/bin/mboxctl $(EXAMPLES)
+	$(B)/user/bin/mboxctl $(EXAMPLES) $(B)/user/bench/mbox_bench
 
 $(B)/user/lib/%.o: userspace/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -138,6 +141,19 @@ $(B)/user/bin/%: userspace/examples/%.c $(B)/user/lib/libmbox.a $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -static -pthread -o $@ $< $(B)/user/lib/libmbox.a
 
+# The benchmark program of make bench (tools/testing/bench.sh), built with
+# the rest so that it stays warning-free; static, for the initramfs.
+BENCH_SRC := $(wildcard tools/testing/bench/*.c)
+BENCH_HDR := $(wildcard tools/testing/bench/*.h)
+
+$(B)/user/bench/mbox_bench: $(BENCH_SRC) $(BENCH_HDR) $(B)/user/lib/libmbox.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -static -o $@ $(BENCH_SRC) $(B)/user/lib/libmbox.a
+
+$(B)/user32/bench/mbox_bench: $(BENCH_SRC) $(BENCH_HDR) $(B)/user32/lib/libmbox.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) -m32 $(USER_CFLAGS) -static -o $@ $(BENCH_SRC) $(B)/user32/lib/libmbox.a
+
 # Selftests: static binaries that run in the initramfs, built with the
 # kselftest harness extracted from Debian's linux-source-6.12.
 $(B)/ksft/.done:
@@ -164,7 +180,7 @@ $(B)/user/selftests/%: tools/testing/selftests/mbox/%.c $(B)/ksft/.done \
 LIB32_OBJ := $(patsubst userspace/lib/%.c,$(B)/user32/lib/%.o,$(LIB_SRC))
 SELFTESTS32 := $(patsubst $(B)/user/%,$(B)/user32/%,$(SELFTESTS))
 
-selftests32: $(SELFTESTS32)
+selftests32: $(SELFTESTS32) $(B)/user32/bench/mbox_bench
 
 $(B)/user32/lib/%.o: userspace/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -268,6 +284,18 @@ STRESS_KERNEL ?= debug
 stress:
 	@tools/testing/stress.sh --seconds $(DURATION) --kernel $(STRESS_KERNEL) \
 		$(if $(SEED),--seed $(SEED))
+
+# make bench: ROUNDS (5), BENCH_QUICK=1 (short cells, for trying things),
+# BENCH_FILTER (an extended regex of cell names, mbox_bench -l lists them),
+# BENCH_KERNEL (6.12), BENCH_ICOUNT=1 (QEMU -icount: guest time that does
+# not depend on the host's load).  Documentation/benchmarks.rst.
+ROUNDS ?= 5
+BENCH_KERNEL ?= 6.12
+bench:
+	@tools/testing/bench.sh --rounds $(ROUNDS) --kernel $(BENCH_KERNEL) \
+		$(if $(filter-out 0,$(BENCH_QUICK)),--quick) \
+		$(if $(filter-out 0,$(BENCH_ICOUNT)),--icount) \
+		$(if $(BENCH_FILTER),--filter '$(subst ','\'',$(BENCH_FILTER))')
 
 vm: userspace
 	@$(TOOLS)/run.sh --kernel $(VM_KERNEL) --interactive \

@@ -5,7 +5,8 @@
 # and only those that are missing.  Usage: deps.sh [group...]
 # Groups: build (module + userspace), vm (QEMU and initramfs), kernel (debug
 # kernel build), check (checkpatch, sparse, check-syzkaller.sh), dkms,
-# pkgconfig, m32 (32-bit selftests), man (groff, for check-man.sh).
+# pkgconfig, m32 (32-bit selftests), man (groff, for check-man.sh), bench
+# (make bench's chart and report).
 set -euo pipefail
 
 declare -A GROUP=(
@@ -17,6 +18,7 @@ declare -A GROUP=(
 	[pkgconfig]="pkgconf"
 	[m32]="gcc-multilib libc6-dev-i386"
 	[man]="groff-base"
+	[bench]="gnuplot-nox python3"
 )
 
 groups=("$@")
