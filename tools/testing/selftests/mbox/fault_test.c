@@ -61,7 +61,8 @@
  *    with ENOMEM and leaves the request queued, its caller waiting: that
  *    is "before" too.  One fault cannot cause it (xa_alloc() retries);
  *    recv_call_registration_enomem makes every xarray node allocation of
- *    the receiving thread fail instead;
+ *    the receiving thread fail instead, while it holds another call
+ *    (a server's only call needs no node);
  *  - for a batch (SEND_BATCH, RECV_BATCH), "partial k", the state of its
  *    first k entries done (a dry run of the batch cut to k entries), the
  *    call returning k, with done k and the fault's errno in error: a
@@ -2883,12 +2884,15 @@ static const struct fpath path_recv_batch_call = {
 };
 
 /*
- * The same, with every allocation of an xarray node by this thread
- * failing (failslab with cache-filter on radix_tree_node, task-filter and
- * make-it-fail): the server cannot record the call, and its receive fails
- * with the request still queued and the caller still waiting.
- * One fault at a time cannot do it: __xa_alloc() tries again, outside its
- * lock, after its first allocation failed.
+ * The RECV of a call's request, with every allocation of an xarray node
+ * by this thread failing (failslab with cache-filter on radix_tree_node,
+ * task-filter and make-it-fail): the server cannot record the call, and
+ * its receive fails with the request still queued and the caller still
+ * waiting.  One fault at a time cannot do it: __xa_alloc() tries again,
+ * outside its lock, after its first allocation failed.  The server holds
+ * one unanswered call already, received before: the slot of a server's
+ * only call is the xarray's head and takes no node, the second one's
+ * does.
  */
 
 static struct fknob nomem_knobs[] = {
@@ -2924,7 +2928,20 @@ static int armed_op(struct fctx *c, int (*op)(struct fctx *c))
 
 static int recv_call_nomem_setup(struct fctx *c)
 {
-	TRY(c, recv_call_setup(c));
+	struct mbox_recv r;
+
+	TRY(c, call_pair_setup(c));
+	/* Helper 0's call, received and left unanswered: slot 0 taken. */
+	TRY(c, bg_start(c, 0, BG_CALL, c->ep[1], c->id[0], NULL, true));
+	mbox_recv_init(&r, c->id[0], c->rb, sizeof(c->rb), MBOX_NONBLOCK);
+	TRY(c, mbox_recv_ex(c->ep[0], &r));
+	if (!(r.msg_flags & MBOX_MSG_CALL) || !r.token)
+		return -EPROTO;
+	c->token = r.token;
+	/* Helper 1's, the one the armed RECV is to take. */
+	TRY(c, bg_start(c, 1, BG_CALL, c->ep[1], c->id[0], NULL, true));
+	mbox_recv_init(&c->a.recv, c->id[0], c->rb, sizeof(c->rb),
+		       MBOX_NONBLOCK);
 	return make_it_fail_open(c);
 }
 
