@@ -33,7 +33,8 @@
  *  - libbatch: mbox_{mailbox,process}_{send,receive}_batch(): counts,
  *    chunks of 64 entries per ioctl, a bad message anywhere refused
  *    before anything is done, EMSGSIZE, synchronous sends, pids and
- *    pidfds.
+ *    pidfds; a fault injected at every site in turn (root, the debug
+ *    kernel): nothing sent twice, nothing received dropped.
  *
  * It SKIPs without the module or without MBOX_FEATURE_BATCH.  Whether a
  * task is blocked is read from /proc (mbox_bg_wait_blocked()); nothing
@@ -2092,6 +2093,170 @@ TEST_F(libbatch, receive_waits_for_the_first_only)
 	EXPECT_EQ(TEXT, j->m[1].len);
 	mbox_endpoint_close(ep2);
 	free(j);
+}
+
+/*
+ * libmbox under an injected fault at every site a batch call reaches in
+ * turn (fail-nth; root and a kernel with fault injection: the debug
+ * kernel): nothing is done twice and nothing received is dropped.  A
+ * fault at the header's write-back leaves done and error unwritten, while
+ * the ioctl still returns its count: the library must take that count,
+ * not send the batch's entries again or receive over what it took.
+ * Sends: 3 to a mailbox, each queued once, in order, as many as returned
+ * (one more if the entry after them failed at its own write-back, after
+ * it went, as SEND's); receives: a batch of 4 of 3 queued, the ones
+ * returned those first in line, the rest still queued.
+ */
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+
+static const char *const quiet_knobs[] = {
+	"/sys/kernel/debug/fail_usercopy/verbose",
+	"/sys/kernel/debug/failslab/verbose",
+	"/sys/kernel/debug/fail_page_alloc/verbose",
+};
+
+/* Write val to a debugfs file, its old value into old first. */
+static int knob_swap(const char *path, char *old, size_t size,
+		     const char *val)
+{
+	ssize_t n = -1;
+	int fd, ret = 0;
+
+	if (old) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, old, size - 1);
+		close(fd);
+		old[n > 0 ? n : 0] = '\0';
+		old[strcspn(old, "\n")] = '\0';
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Whether the fault armed was injected; none is pending afterwards. */
+static bool nth_disarm(int fd)
+{
+	char v[16] = "";
+	bool hit;
+
+	/* Reading and writing it may meet the fault themselves. */
+	hit = pread(fd, v, sizeof(v) - 1, 0) > 0 && atoi(v) == 0;
+	if (pwrite(fd, "0", 1, 0) != 1)
+		(void)!pwrite(fd, "0", 1, 0);
+	return hit;
+}
+
+static int nth_arm(int fd, unsigned int n)
+{
+	char v[16];
+	int len = snprintf(v, sizeof(v), "%u", n);
+
+	return pwrite(fd, v, len, 0) == len ? 0 : -errno;
+}
+
+TEST_F(libbatch, injected_fault_repeats_or_drops_nothing)
+{
+	static const char *const sent[] = { "s0", "s1", "s2" };
+	static const char *const queued[] = { "q0", "q1", "q2" };
+	char old[MBOX_ARRAY_SIZE(quiet_knobs)][16];
+	unsigned int n, i, k, hits = 0;
+	bool saved[MBOX_ARRAY_SIZE(quiet_knobs)] = { false };
+	int fd, ret;
+	uint32_t id;
+
+	MBOX_NEED_ROOT("inject faults (fail-nth, debugfs)");
+	if (access(FAIL_NTH, F_OK) ||
+	    access(quiet_knobs[0], F_OK))
+		SKIP(return, "no " FAIL_NTH " or fail_usercopy: a kernel without fault injection");
+	fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	/* Each fault would print a stack trace: a splat to make check. */
+	for (i = 0; i < MBOX_ARRAY_SIZE(quiet_knobs); i++)
+		saved[i] = !knob_swap(quiet_knobs[i], old[i], sizeof(old[i]),
+				      "0");
+	ASSERT_TRUE(saved[0]);
+
+	for (n = 1; n < 64; n++) {
+		bool send_hit, recv_hit;
+
+		ASSERT_EQ(0, lib_create(self->ep, NULL, 0, 8, 0600, &id));
+		lib_out(self, 3, 0);
+		for (i = 0; i < 3; i++)
+			self->m[i] = lib_msg(sent[i], 2);
+		ASSERT_EQ(0, nth_arm(fd, n));
+		ret = mbox_mailbox_send_batch(self->ep, id, self->m, 3, 0,
+					      MBOX_NOWAIT);
+		send_hit = nth_disarm(fd);
+		/* As many as returned, maybe one more; each once, in order. */
+		k = lib_queued(self->ep, id);
+		if (ret < 0) {
+			EXPECT_TRUE(send_hit && (ret == -EFAULT ||
+						 ret == -ENOMEM))
+				TH_LOG("fault %u: send batch returned %d", n,
+				       ret);
+			EXPECT_GE(1, k) TH_LOG("fault %u: %u queued", n, k);
+		} else {
+			EXPECT_TRUE(ret >= 1 && ret <= 3 && k >= (unsigned)ret &&
+				    k <= (unsigned)ret + send_hit &&
+				    (ret == 3 || send_hit) && k <= 3)
+				TH_LOG("fault %u%s: send batch of 3 returned %d, %u queued",
+				       n, send_hit ? "" : " (not reached)",
+				       ret, k);
+		}
+		for (i = 0; i < k && i < 3; i++) {
+			EXPECT_TRUE(lib_recv_is(self->ep, id, sent[i]))
+				TH_LOG("fault %u: message %u", n, i);
+		}
+		EXPECT_TRUE(lib_queue_empty(self->ep, id))
+			TH_LOG("fault %u: more queued than sent", n);
+
+		for (i = 0; i < 3; i++)
+			ASSERT_EQ(0, lib_send_str(self->ep, id, queued[i], 0,
+						  MBOX_NOWAIT));
+		lib_in(self, 4);
+		ASSERT_EQ(0, nth_arm(fd, n));
+		ret = mbox_mailbox_receive_batch(self->ep, id, self->m, 4, 0,
+						 MBOX_NOWAIT);
+		recv_hit = nth_disarm(fd);
+		/* Taken in order and returned, or still queued, in order. */
+		k = ret > 0 ? (ret < 3 ? (unsigned int)ret : 3) : 0;
+		EXPECT_TRUE(ret == 3 || (recv_hit && k < 3 &&
+					 (ret >= 0 || ret == -EFAULT ||
+					  ret == -ENOMEM)))
+			TH_LOG("fault %u%s: receive batch of 4, 3 queued, returned %d",
+			       n, recv_hit ? "" : " (not reached)", ret);
+		for (i = 0; i < k; i++) {
+			EXPECT_TRUE(self->m[i].len == 2 &&
+				    !memcmp(self->rb[i], queued[i], 2))
+				TH_LOG("fault %u: message %u", n, i);
+		}
+		for (i = k; i < 3; i++) {
+			EXPECT_TRUE(lib_recv_is(self->ep, id, queued[i]))
+				TH_LOG("fault %u: message q%u lost (receive batch returned %d)",
+				       n, i, ret);
+		}
+		EXPECT_TRUE(lib_queue_empty(self->ep, id));
+		ASSERT_EQ(0, mbox_mailbox_destroy(self->ep, id));
+		hits += send_hit || recv_hit;
+		if (!send_hit && !recv_hit)
+			break;
+		if (_metadata->exit_code)
+			break;
+	}
+	for (i = 0; i < MBOX_ARRAY_SIZE(quiet_knobs); i++)
+		if (saved[i])
+			knob_swap(quiet_knobs[i], NULL, 0, old[i]);
+	close(fd);
+	EXPECT_LT(n, 64) TH_LOG("no end to the fault sites");
+	EXPECT_LT(0, hits);
+	ksft_print_msg("%u faults injected into libmbox batches\n", hits);
 }
 
 TEST_HARNESS_MAIN
