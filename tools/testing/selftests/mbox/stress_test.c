@@ -29,12 +29,12 @@
  * exit, the controller drains the mailboxes, and every message must be
  * accounted for exactly once:
  *
- *  - a batch's entries: those it did are sent (received), the one that
- *    stopped it failed (in doubt if a fault was injected: it may have
- *    failed at its write-back, after its send), those after it never
- *    happened; a batch that failed as a whole failed at its first entry
- *    (in doubt, all of it, if a fault hit: its header's write-back comes
- *    last);
+ *  - a batch's entries: those it did (its value) are sent (received),
+ *    the one that stopped it failed (in doubt if a fault was injected: it
+ *    may have failed at its write-back, after its send), those after it
+ *    never happened; a batch that failed as a whole failed at its first
+ *    entry (that one in doubt if a fault hit); a fault at the header's
+ *    write-back, last, leaves done and error unwritten, not the count;
  *  - received once, if its send succeeded; or never, but only if its
  *    target went away with it queued (mailbox destroyed, node killed);
  *  - never received, if its send failed with a documented errno;
@@ -92,6 +92,7 @@
 #define ST_MAX_FAILS	16
 #define ST_BATCH	8		/* entries of a batch, at most */
 #define ST_BATCH_MSG	4096		/* a batched message, at most */
+#define ST_UNWRITTEN	0xa5a5a5a5U	/* a batch's done and error, as given */
 
 enum st_state {			/* what a message's sender knows */
 	ST_NONE,		/* id taken, not sent yet */
@@ -160,6 +161,7 @@ struct st_shared {
 	uint64_t next_msg;
 	uint64_t ops, injected, pid_reuse, signals;
 	uint64_t batches[2], batched[2];	/* send, receive: calls, entries */
+	uint64_t unwritten;	/* raw batches whose header was not written */
 	uint64_t err[ST_OP_COUNT][ST_MAX_ERRNO];
 	uint64_t nr_fail;
 	char fail[ST_MAX_FAILS][200];
@@ -767,11 +769,46 @@ static int64_t st_new_msg(struct st_worker *w, uint8_t *buf, uint16_t target,
 }
 
 /*
+ * What a raw batch ioctl of @k entries did: its value, the count of
+ * entries done (0 if it failed), and, in *err, the errno that stopped it
+ * (0 if none, or unknown).  done and error say the same, but that a fault
+ * injected at the header's write-back, its last step, leaves them as
+ * given (ST_UNWRITTEN): then only the value tells, and the entry after
+ * the ones done failed by itself (the one fault went to the header).
+ */
+static unsigned int st_batch_done(const struct mbox_batch *b, unsigned int k,
+				  int ret, bool hit, int *err, const char *what)
+{
+	bool unwritten = b->done == ST_UNWRITTEN && b->error == ST_UNWRITTEN;
+
+	*err = ret < 0 ? -ret : 0;
+	if (ret <= 0)
+		return 0;
+	if ((unsigned int)ret > k) {
+		st_fail("%s batch of %u returned %d", what, k, ret);
+		return 0;
+	}
+	if (unwritten)
+		ADD(S->unwritten, 1);
+	if (unwritten && !hit)
+		st_fail("%s batch of %u returned %d, its header not written back",
+			what, k, ret);
+	else if (!unwritten && (b->done != (unsigned int)ret ||
+				((unsigned int)ret == k) != !b->error))
+		st_fail("%s batch of %u returned %d: done %u, error %u", what,
+			k, ret, b->done, b->error);
+	else if (!unwritten)
+		*err = b->error;
+	return ret;
+}
+
+/*
  * What a batch of sends did: entries 0..done-1 sent, entry done (if any)
  * failed (in doubt if @doubt: a fault hit its write-back, which comes
  * after its send), the rest never happened.  @fail: the whole call
- * failed; in doubt, all of it, if @doubt (its header's write-back comes
- * last).
+ * failed at its first entry; in doubt if @doubt (a fault hit entry 0's
+ * write-back, after its send).  A fault at the header's write-back, last,
+ * no longer fails the call: it returns the count (st_batch_done()).
  */
 static void st_batch_sent(const uint64_t *ids, unsigned int n,
 			  unsigned int done, bool fail, bool doubt,
@@ -780,10 +817,10 @@ static void st_batch_sent(const uint64_t *ids, unsigned int n,
 	unsigned int i;
 	int state, rx;
 
+	if (fail)
+		done = 0;
 	for (i = 0; i < n; i++) {
-		if (fail)
-			state = doubt ? ST_DOUBT : ST_FAILED;
-		else if (i < done)
+		if (i < done)
 			state = ST_OK;
 		else
 			state = i == done && doubt ? ST_DOUBT : ST_FAILED;
@@ -806,13 +843,13 @@ static void st_send_batch(struct st_worker *w)
 	struct st_to to[ST_BATCH];
 	uint64_t ids[ST_BATCH], deadline;
 	pid_t pids[ST_BATCH];
-	unsigned int n = 1 + st_pick(&w->rng, ST_BATCH), i, k = 0;
+	unsigned int n = 1 + st_pick(&w->rng, ST_BATCH), i, k = 0, done;
 	bool raw = st_pick(&w->rng, 2), hit;
 	uint32_t flags = st_pick(&w->rng, 4) ? 0 : MBOX_SEND_SYNC;
 	enum st_dest one = st_pick(&w->rng, 3);
 	int64_t timeout = st_timeout(w), id;
 	struct mbox_batch b;
-	int ret, armed;
+	int ret, armed, err;
 
 	for (i = 0; i < n; i++) {
 		uint8_t *buf = w->bbuf + k * ST_BATCH_MSG;
@@ -850,25 +887,20 @@ static void st_send_batch(struct st_worker *w)
 		b.entries = (uint64_t)(uintptr_t)s;
 		b.count = k;
 		b.entry_size = sizeof(s[0]);
+		b.done = ST_UNWRITTEN;
+		b.error = ST_UNWRITTEN;
 		armed = st_fault_arm(w->failfd, &w->rng);
-		ret = ioctl(mbox_endpoint_fd(w->ep), MBOX_IOC_SEND_BATCH, &b) ?
-		      -errno : 0;
+		ret = ioctl(mbox_endpoint_fd(w->ep), MBOX_IOC_SEND_BATCH, &b);
+		if (ret < 0)
+			ret = -errno;
 		hit = st_fault_disarm(w->failfd, armed);
-		if (!ret && (!b.done || b.done > k ||
-			     (b.done == k) != !b.error)) {
-			st_fail("send batch of %u: done %u, error %u", k,
-				b.done, b.error);
-			b.done = 0;
-			b.error = 0;
-		}
-		for (i = 0; !ret && i < b.done; i++)
+		done = st_batch_done(&b, k, ret, hit, &err, "send");
+		for (i = 0; i < done; i++)
 			pids[i] = s[i].receiver_pid;
-		st_result(ST_OP_SEND_BATCH, ret ?: -(int)b.error, st_send_ok,
-			  hit);
-		st_batch_sent(ids, k, ret ? 0 : b.done, ret,
-			      hit && (ret ?: -(int)b.error) == -EFAULT,
+		st_result(ST_OP_SEND_BATCH, -err, st_send_ok, hit);
+		st_batch_sent(ids, k, done, ret < 0, hit && err == EFAULT,
 			      s[0].flags & MBOX_SEND_SYNC ? pids : NULL);
-		ADD(S->batched[0], ret ? 0 : b.done);
+		ADD(S->batched[0], done);
 	} else {
 		/* libmbox: the count done; the errno of a later entry is lost */
 		armed = st_fault_arm(w->failfd, &w->rng);
@@ -951,21 +983,19 @@ static void st_recv_batch(struct st_worker *w, int64_t timeout)
 		b.entries = (uint64_t)(uintptr_t)r;
 		b.count = k;
 		b.entry_size = sizeof(r[0]);
-		ret = ioctl(mbox_endpoint_fd(ep), MBOX_IOC_RECV_BATCH, &b) ?
-		      -errno : 0;
-		done = ret ? 0 : b.done;
-		err = ret ? -ret : (int)b.error;
-		for (i = 0; i < done && i < k; i++)
+		b.done = ST_UNWRITTEN;
+		b.error = ST_UNWRITTEN;
+		ret = ioctl(mbox_endpoint_fd(ep), MBOX_IOC_RECV_BATCH, &b);
+		if (ret < 0)
+			ret = -errno;
+		hit = st_fault_disarm(w->failfd, armed);
+		done = st_batch_done(&b, k, ret, hit, &err, "receive");
+		for (i = 0; i < done; i++)
 			m[i] = (struct mbox_msg){
 				.buf = (void *)(uintptr_t)r[i].buf,
 				.len = r[i].len, .priority = r[i].priority,
 				.flags = r[i].msg_flags, .pid = r[i].sender_pid,
 				.uid = r[i].sender_uid, .token = r[i].token };
-		if (!ret && (!done || done > k || (done == k) != !err)) {
-			st_fail("receive batch of %u: done %u, error %d", k,
-				done, err);
-			done = 0;
-		}
 	} else {
 		if (boxes)
 			ret = mbox_mailbox_receive_batch(ep, r[0].from, m, k, 0,
@@ -976,6 +1006,7 @@ static void st_recv_batch(struct st_worker *w, int64_t timeout)
 		else
 			ret = mbox_process_receive_batch(ep, 0, m, k, 0,
 							 timeout);
+		hit = st_fault_disarm(w->failfd, armed);
 		done = ret > 0 ? ret : 0;
 		err = ret < 0 ? -ret : 0;
 		if (ret > (int)k || !ret) {
@@ -984,7 +1015,6 @@ static void st_recv_batch(struct st_worker *w, int64_t timeout)
 			done = 0;
 		}
 	}
-	hit = st_fault_disarm(w->failfd, armed);
 	st_result(ST_OP_RECV_BATCH, -err, st_recv_ok, hit);
 	for (i = 0; i < done; i++)
 		st_take(w, ep, &m[i], target[i]);
@@ -1409,8 +1439,10 @@ static void st_report(const struct st_totals *tot, const struct st_check *c,
 		       " pid reuses\n", tot->kills, tot->destroys, tot->signals_sent,
 		       S->signals, S->injected, S->pid_reuse);
 	ksft_print_msg("stress: %" PRIu64 " send batches of %" PRIu64 " entries done, %" PRIu64
-		       " receive batches of %" PRIu64 "\n", S->batches[0], S->batched[0],
-		       S->batches[1], S->batched[1]);
+		       " receive batches of %" PRIu64 "; %" PRIu64
+		       " returned their count with the header not written back\n",
+		       S->batches[0], S->batched[0], S->batches[1], S->batched[1],
+		       S->unwritten);
 	for (op = 0; op < ST_OP_COUNT; op++) {
 		char line[512];
 		int len = 0;
