@@ -409,9 +409,10 @@ TEST_F(batch, send_then_receive_order_priorities_sizes)
 	ASSERT_EQ(6, recv_batch(self->fd, r, 8, &done, &error));
 	EXPECT_EQ(6, done);
 	EXPECT_EQ(EAGAIN, error);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 6; i++) {
 		EXPECT_TRUE(got(_metadata, &r[i], want[i], want_prio[i]))
 			TH_LOG("entry %u", i);
+	}
 	EXPECT_TRUE(recv_untouched(&r[6], &before[6]));
 	EXPECT_TRUE(recv_untouched(&r[7], &before[7]));
 	EXPECT_EQ('#', x.rb[6][0]);
