@@ -9,10 +9,12 @@
  * synchronous, calls) to a mailbox, to another node's own mailbox, or to a
  * node by pid or pidfd; receives (any, from one sender, too small a buffer,
  * through epoll) answering the calls it gets with a reply or a
- * reply-and-receive; batches of sends (each entry to a destination of its
- * own) and of receives (from several mailboxes, or the node's own mailbox
- * and direct queue), through the raw ioctls and through libmbox; closing
- * and reopening its mailboxes and its endpoint.
+ * reply-and-receive (again, without a fault, if the reply failed and left
+ * the call owed: a caller without a deadline waits for it); batches of
+ * sends (each entry to a destination of its own) and of receives (from
+ * several mailboxes, or the node's own mailbox and direct queue), through
+ * the raw ioctls and through libmbox; closing and reopening its mailboxes
+ * and its endpoint.
  * Each uses a random blocking mode (non-blocking, short or longer
  * timeouts), capacity (0, 1, 4, unbounded) and priority.  Meanwhile the
  * controller destroys and recreates mailboxes, SIGKILLs nodes (closing
@@ -411,6 +413,34 @@ static void st_take(struct st_worker *w, struct mbox_endpoint *ep,
 		st_reply(w, ep, m->token, h);
 }
 
+/*
+ * A REPLY that failed with ENOMEM or EFAULT (an injected fault) or ENOSPC
+ * (the replying user's quota) did nothing: the call is still owed
+ * (abi.rst).  Its caller may have no deadline (MBOX_NOWAIT only kept it
+ * from waiting to deliver: it waits for the reply), and would wait until
+ * this endpoint is closed, which a node that quiesces does not do.  So
+ * answer it, without a fault.  Through MBOX_REPLY_RECV the error may be
+ * the receive's, after the reply went: the token is then used up, and
+ * the answer gets ENOENT.  ENOSPC lasts while queues are full: a few
+ * tries, then the caller is left to its deadline or to the end.
+ */
+static void st_reply_owed(struct mbox_endpoint *ep, uint64_t token,
+			  const struct st_hdr *rep, int ret)
+{
+	unsigned int i;
+
+	for (i = 0; i < 100; i++) {
+		if (ret != -ENOMEM && ret != -EFAULT && ret != -ENOSPC)
+			break;
+		if (ret == -ENOSPC)
+			mbox_sleep_ms(1);
+		ret = mbox_call_reply(ep, token, rep, sizeof(*rep));
+		if (ret && ret != -ENOENT && ret != -ECANCELED &&
+		    ret != -ENOSPC)
+			st_fail("an owed call's reply: %s", strerror(-ret));
+	}
+}
+
 /* Answer a call: echo its header, as a reply or a reply-and-receive. */
 static void st_reply(struct st_worker *w, struct mbox_endpoint *ep,
 		     uint64_t token, const struct st_hdr *req)
@@ -427,6 +457,7 @@ static void st_reply(struct st_worker *w, struct mbox_endpoint *ep,
 		ret = mbox_call_reply(ep, token, &rep, sizeof(rep));
 		hit = st_fault_disarm(w->failfd, armed);
 		st_result(ST_OP_REPLY, ret, st_reply_ok, hit);
+		st_reply_owed(ep, token, &rep, ret);
 		return;
 	}
 	/* On the direct endpoint: reply, then receive(ANY) in one ioctl. */
@@ -437,6 +468,7 @@ static void st_reply(struct st_worker *w, struct mbox_endpoint *ep,
 					 0, MBOX_NOWAIT);
 	hit = st_fault_disarm(w->failfd, armed);
 	st_result(ST_OP_RECV, ret, st_reply_recv_ok, hit);
+	st_reply_owed(ep, token, &rep, ret);
 	if (!ret)
 		st_take(w, ep, &m, ST_TGT_INBOX | w->inc);
 	STORE(S->node[w->inc].in_recv[w->t], 0);
