@@ -11,15 +11,19 @@
 
 #include "internal.h"
 
-/* One ioctl: 0 or -errno, with errno as the caller left it. */
+/*
+ * One ioctl: what it returned (0; a batch, the count of its entries done)
+ * or -errno, with errno as the caller left it.
+ */
 int libmbox_ioctl(const struct mbox_endpoint *ep, unsigned long cmd, void *arg)
 {
 	int saved = errno;
-	int ret = 0;
+	int ret;
 
 	if (!ep)
 		return -EINVAL;
-	if (ioctl(ep->fd, cmd, arg) < 0)
+	ret = ioctl(ep->fd, cmd, arg);
+	if (ret < 0)
 		ret = -errno;
 	errno = saved;
 	return ret;

@@ -187,7 +187,10 @@ int mbox_call_reply(struct mbox_endpoint *ep, uint64_t token,
  * Batches: up to LIBMBOX_BATCH entries per ioctl, on the stack; a longer
  * batch takes several ioctls, and stops at the first one that stops
  * short.  Every message is checked before the first ioctl, so a bad one
- * sends or receives nothing.
+ * sends or receives nothing.  How many entries an ioctl did is its value:
+ * the header's done and error are not written back if that fails (an
+ * injected fault), and the entries it did must not be done again, nor
+ * what it received dropped.
  */
 #define LIBMBOX_BATCH	64
 
@@ -201,7 +204,7 @@ int libmbox_send_batch(struct mbox_endpoint *ep, uint32_t addr, uint32_t to,
 		.entries = libmbox_ptr(s),
 		.entry_size = sizeof(s[0]),
 	};
-	unsigned int done = 0, i;
+	unsigned int done = 0, i, n;
 	struct mbox_wait w;
 	int ret;
 
@@ -215,12 +218,16 @@ int libmbox_send_batch(struct mbox_endpoint *ep, uint32_t addr, uint32_t to,
 		for (i = 0; i < b.count; i++)
 			mbox_send_init(&s[i], addr, to, &msgs[done + i], flags, &w);
 		ret = libmbox_ioctl(ep, MBOX_IOC_SEND_BATCH, &b);
-		if (ret)
+		if (ret < 0)
 			break;
-		for (i = 0; i < b.done && (flags & MBOX_SEND_SYNC); i++)
+		n = ret;
+		for (i = 0; i < n && (flags & MBOX_SEND_SYNC); i++)
 			msgs[done + i].pid = s[i].receiver_pid;
-		done += b.done;
-		ret = -(int)b.error;
+		done += n;
+		/* Stopped short: done, whatever the error was. */
+		if (n < b.count)
+			break;
+		ret = 0;
 	}
 	return done ? (int)done : ret;
 }
@@ -237,7 +244,7 @@ int libmbox_receive_batch(struct mbox_endpoint *ep, uint32_t addr,
 		.entry_size = sizeof(r[0]),
 	};
 	const struct mbox_wait nowait = { .flags = MBOX_NONBLOCK };
-	unsigned int done = 0, i;
+	unsigned int done = 0, i, n;
 	struct mbox_wait w;
 	int ret;
 
@@ -252,19 +259,24 @@ int libmbox_receive_batch(struct mbox_endpoint *ep, uint32_t addr,
 		for (i = 0; i < b.count; i++)
 			mbox_recv_init(&r[i], addr, from, &msgs[done + i], flags,
 				       done ? &nowait : &w);
+		b.done = 0;	/* still 0 (not the count): not written back */
+		b.error = 0;
 		ret = libmbox_ioctl(ep, MBOX_IOC_RECV_BATCH, &b);
-		if (ret) {
+		if (ret < 0) {
 			/* The first entry's length needed: as a receive says. */
 			if (ret == -EMSGSIZE)
 				msgs[done].len = r[0].len;
 			break;
 		}
-		for (i = 0; i < b.done; i++)
+		n = ret;
+		for (i = 0; i < n; i++)
 			mbox_msg_fill(&msgs[done + i], &r[i]);
-		if (b.error == EMSGSIZE)
-			msgs[done + b.done].len = r[b.done].len;
-		done += b.done;
-		ret = -(int)b.error;
+		if (n < b.count && b.done == n && b.error == EMSGSIZE)
+			msgs[done + n].len = r[n].len;
+		done += n;
+		if (n < b.count)
+			break;
+		ret = 0;
 	}
 	return done ? (int)done : ret;
 }

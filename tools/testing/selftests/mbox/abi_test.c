@@ -13,7 +13,8 @@
  * combinations of them that are invalid), the role of every field under
  * the flags of the row's valid argument (struct field: in, out, both,
  * reserved, padding, ignored, or zero without its flag), the embedded user
- * pointers (struct ptr), and three callbacks: prepare() builds the state
+ * pointers (struct ptr), what a success returns (0; a batch the number of
+ * its entries, all done), and three callbacks: prepare() builds the state
  * the call needs (a mailbox open with the right rights, a queued message,
  * a caller waiting for the reply to the token it holds, direct receiving,
  * ...) and a valid argument for it; start() what must run while it
@@ -350,6 +351,7 @@ struct op {
 	__u32 size;		/* sizeof the struct, as this header knows it */
 	__u32 first_size;	/* sizeof its first version */
 	bool out;		/* the struct is written back */
+	int ok;			/* what a success returns: 0, a batch's count */
 	__u32 defined;		/* the flag bits defined for this ioctl */
 	__u32 bad_flags[4];	/* invalid combinations of defined bits */
 	unsigned int nbad;
@@ -1595,14 +1597,14 @@ static const struct op ops[] = {
 		.name = "send-batch", CMD(SEND_BATCH),
 		.feature = MBOX_FEATURE_BATCH,
 		.size = sizeof(struct mbox_batch), .first_size = BATCH_V1,
-		.out = true,
+		.out = true, .ok = NBATCH,
 		FIELDS(batch_fields), PTRS(send_batch_ptrs),
 		.prepare = prep_send_batch, .check = check_send_batch,
 	}, {
 		.name = "recv-batch", CMD(RECV_BATCH),
 		.feature = MBOX_FEATURE_BATCH,
 		.size = sizeof(struct mbox_batch), .first_size = BATCH_V1,
-		.out = true,
+		.out = true, .ok = NBATCH,
 		FIELDS(batch_fields), PTRS(recv_batch_ptrs),
 		.prepare = prep_recv_batch, .check = check_recv_batch,
 		.emsgsize = emsgsize_recv_batch,
@@ -1693,8 +1695,9 @@ fail_at(struct __test_metadata *_metadata, struct world *w,
 		memcpy(before, at, len);
 	ret = mbox_ioctl(w->fd, cmd, at);
 	EXPECT_EQ(err, ret) {
-		TH_LOG("%s: %s: %s instead of %s", w->op->name, what,
-		       strerror(-ret), strerror(-err));
+		TH_LOG("%s: %s: %s (%d) instead of %s", w->op->name, what,
+		       ret < 0 ? strerror(-ret) : "success", ret,
+		       strerror(-err));
 	}
 	EXPECT_EQ(0, memcmp(before, at, len)) {
 		TH_LOG("%s: %s: the argument was written", w->op->name, what);
@@ -1706,8 +1709,9 @@ fail_at(struct __test_metadata *_metadata, struct world *w,
 }
 
 /*
- * The call of the world's row on the argument at @at must succeed, and do
- * what check() says: whether it did succeed.
+ * The call of the world's row on the argument at @at must succeed (return
+ * the row's .ok: 0, or a batch's count), and do what check() says:
+ * whether it did succeed.
  */
 static bool succeed(struct __test_metadata *_metadata, struct world *w,
 		    void *at, const char *what)
@@ -1722,12 +1726,17 @@ static bool succeed(struct __test_metadata *_metadata, struct world *w,
 		}
 	}
 	ret = mbox_ioctl(w->fd, w->op->cmd, at);
-	EXPECT_EQ(0, ret) {
-		TH_LOG("%s: %s: %s", w->op->name, what, strerror(-ret));
+	EXPECT_EQ(w->op->ok, ret) {
+		if (ret < 0)
+			TH_LOG("%s: %s: %s", w->op->name, what,
+			       strerror(-ret));
+		else
+			TH_LOG("%s: %s: returned %d, not %d", w->op->name,
+			       what, ret, w->op->ok);
 	}
-	if (!ret)
+	if (ret == w->op->ok)
 		w->op->check(_metadata, w, at);
-	return !ret;
+	return ret == w->op->ok;
 }
 
 FIXTURE(abi) {

@@ -61,15 +61,19 @@
  *    with ENOMEM and leaves the request queued, its caller waiting: that
  *    is "before" too.  One fault cannot cause it (xa_alloc() retries);
  *    recv_call_registration_enomem makes every xarray node allocation of
- *    the receiving thread fail instead;
+ *    the receiving thread fail instead, while it holds another call
+ *    (a server's only call needs no node);
  *  - for a batch (SEND_BATCH, RECV_BATCH), "partial k", the state of its
- *    first k entries done (a dry run of the batch cut to k entries), with
- *    success, done k and the fault's errno in error: a fault at entry
- *    k > 0 stops the batch there; and, for a send entry whose write-back
- *    failed after its message went (as SEND's), "partial k + 1" with
- *    done k and EFAULT, once per entry in the usercopy sweep.  A receive
- *    batch never ends "done" with EFAULT: it would have lost what it
- *    took.
+ *    first k entries done (a dry run of the batch cut to k entries), the
+ *    call returning k, with done k and the fault's errno in error: a
+ *    fault at entry k > 0 stops the batch there; and, for a send entry
+ *    whose write-back failed after its message went (as SEND's),
+ *    "partial k + 1" with k returned, done k and EFAULT, once per entry
+ *    in the usercopy sweep.  A batch never ends "done" with EFAULT: a
+ *    fault at its header's write-back, its last user copy (exactly that
+ *    one, in the usercopy sweep), leaves "done" with the count returned
+ *    and done and error not written (abi.rst, "Batches"); a receive
+ *    batch loses nothing so.
  *
  * Likewise no single fault makes a large message's allocation fail:
  * kvmalloc() falls back to vmalloc(), which for 4 MiB retries with small
@@ -123,6 +127,8 @@
 #define FN_MAX_N	4000	/* no path has this many fault sites */
 #define FN_MAX_UC	32	/* nor this many user copies */
 #define FN_MAX_BATCH	4	/* entries of a batch path */
+#define FN_UNWRITTEN	0xa5a5a5a5U	/* a batch's done and error, as
+					 * given: its header not written */
 
 /* The largest message: above KMALLOC_MAX_SIZE (4 MiB), vmalloc() only. */
 #define FN_HUGE		((4U << 20) + 4096)
@@ -275,10 +281,13 @@ struct fctx {
  * A batch path (.batch entries, its argument c->a.batch) has one more
  * reference state per entry k, "partial k": the batch of its first k
  * entries, done.  A fault at entry k > 0 must leave that state, the
- * call succeeding with done k and the entry's errno (ENOMEM, EFAULT), as
- * abi.rst has batches; at entry 0 it is "before", with that errno.  A
+ * call returning k, with done k and the entry's errno (ENOMEM, EFAULT),
+ * as abi.rst has batches; at entry 0 it is "before", with that errno.  A
  * SEND entry's own write-back comes after its message went (as SEND's,
- * .entry_tail): EFAULT there leaves "partial k + 1" with done k.
+ * .entry_tail): EFAULT there leaves "partial k + 1" with k returned.
+ * The header's write-back, the last user copy, leaves "done" with the
+ * count returned and the header as batch_arg() made it.  done_ret is
+ * the batch's count without faults.
  */
 struct fpath {
 	int (*setup)(struct fctx *c);
@@ -291,7 +300,8 @@ struct fpath {
 	int tail;		/* write-back sites at the end: EFAULT after the work */
 	int alt_bg_ret;		/* "done" with bg[0] failed so (RECV of a call) */
 	int alt_errs[4];
-	int done_ret;		/* what the call returns without faults */
+	int done_ret;		/* what the call returns without faults (a
+				 * batch: the count of entries it does) */
 	bool single;		/* one call, its faults set up by setup() */
 	bool compat;		/* swept by the 32-bit build too */
 	size_t rbuf_size;
@@ -1425,6 +1435,17 @@ static const char *errname(int err)
 	return buf;
 }
 
+/* A call's return: an errno's name, or a batch's count. */
+static const char *retname(int ret)
+{
+	static char buf[24];
+
+	if (ret < 0)
+		return errname(-ret);
+	snprintf(buf, sizeof(buf), "%d", ret);
+	return buf;
+}
+
 /* ---- the fixture -------------------------------------------------------- */
 
 FIXTURE(fault) {
@@ -1530,12 +1551,13 @@ static const char *const ref_names[NREFS] = {
 
 /* What an injected fault gave. */
 enum { C_CLEAN, C_MID, C_ALT, C_ANYWAY, C_EFFECT, C_PARTIAL, C_ENTRY_EFFECT,
-       C_BAD, C_NR };
+       C_UNWRITTEN, C_BAD, C_NR };
 static const char *const class_names[C_NR] = {
 	"failed, nothing done", "did part of it", "failed on both sides",
 	"succeeded anyway", "took effect, then EFAULT",
 	"stopped at the entry, the ones before done",
-	"the entry took effect, then EFAULT", "BAD",
+	"the entry took effect, then EFAULT",
+	"done, the count returned, the header not written", "BAD",
 };
 
 struct fsweep {
@@ -1563,21 +1585,34 @@ static bool snap_is(const struct frun *run, const struct frun *ref)
 	return !memcmp(&run->snap, &ref->snap, sizeof(run->snap));
 }
 
+/* Whether a batch's header is as batch_arg() made it: not written back. */
+static bool header_unwritten(const struct frun *run)
+{
+	return run->bdone == FN_UNWRITTEN && run->berr == FN_UNWRITTEN;
+}
+
 /*
- * A batch that succeeded: all of it, as without faults; or stopped at
- * entry k > 0 by the fault (done k, its errno), the entries before done;
- * or, for sends, entry k sent and then EFAULT at its write-back.
+ * A batch that returned k > 0 (done k too, but when its header's
+ * write-back failed): all of it, as without faults, with or without the
+ * header written; or stopped at entry k by the fault (its errno), the
+ * entries before done; or, for sends, entry k sent and then EFAULT at
+ * its write-back.
  */
 static int classify_batch(struct fsweep *w, const struct frun *run)
 {
 	const struct frun *done = &w->ref[REF_DONE];
 	const struct fpath *p = w->p;
-	__u32 k = run->bdone;
+	__u32 k = run->ret;
 
-	if (run->bdone == done->bdone && run->berr == done->berr &&
+	if (header_unwritten(run))
+		return run->ret == done->ret && snap_is(run, done) ?
+		       C_UNWRITTEN : C_BAD;
+	if (run->bdone != k)
+		return C_BAD;
+	if (run->ret == done->ret && run->berr == done->berr &&
 	    snap_is(run, done))
 		return C_ANYWAY;
-	if (k >= (__u32)p->batch || !k)
+	if (k >= (__u32)p->batch)
 		return C_BAD;
 	if (err_in(p->fail_errs, run->berr) && snap_is(run, batch_ref(w, k)))
 		return C_PARTIAL;
@@ -1592,7 +1627,7 @@ static int classify(struct fsweep *w, const struct frun *run)
 	const struct fpath *p = w->p;
 	int err = -run->ret, k;
 
-	if (p->batch && !run->ret)
+	if (p->batch && run->ret > 0)
 		return classify_batch(w, run);
 	/* Entry 0 sent, then EFAULT at its write-back: the ioctl fails. */
 	if (p->batch && p->entry_tail && err == EFAULT &&
@@ -1618,7 +1653,8 @@ static int classify(struct fsweep *w, const struct frun *run)
 		case REF_DONE:
 			if (run->ret == w->done_ret)
 				return C_ANYWAY;
-			if (err == EFAULT && p->tail)
+			/* (A batch returns its count instead.) */
+			if (err == EFAULT && p->tail && !p->batch)
 				return C_EFFECT;
 			break;
 		}
@@ -1640,26 +1676,34 @@ static bool judge(struct __test_metadata *_metadata, struct fsweep *w,
 			     run->ret == -EFAULT ? 1 : 2]++;
 	if (getenv("FAULT_VERBOSE"))
 		ksft_print_msg("%s: %s (%s): %s, %s\n", name, what,
-			       kind_names[run->kind], errname(-run->ret),
+			       kind_names[run->kind], retname(run->ret),
 			       class_names[*cls]);
 	if (*cls != C_BAD)
 		return true;
 	k = run->ret == w->done_ret ? REF_DONE : REF_BEFORE;
-	if (w->p->batch && !run->ret && run->bdone < (__u32)w->p->batch) {
-		snap_print_diff(&run->snap, &batch_ref(w, run->bdone)->snap);
+	if (w->p->batch && run->ret > 0 && run->ret < w->p->batch &&
+	    run->bdone == (__u32)run->ret) {
+		snap_print_diff(&run->snap, &batch_ref(w, run->ret)->snap);
 		EXPECT_TRUE(false)
-			TH_LOG("%s: %s, at a %s site: the batch did %u entries, error %s, and left a state that is not that of its first %u entries done (differences above)",
-			       name, what, kind_names[run->kind], run->bdone,
-			       errname(run->berr), run->bdone);
+			TH_LOG("%s: %s, at a %s site: the batch did %d entries, error %s, and left a state that is not that of its first %d entries done (differences above)",
+			       name, what, kind_names[run->kind], run->ret,
+			       errname(run->berr), run->ret);
+		return false;
+	}
+	if (w->p->batch && run->ret > 0) {
+		snap_print_diff(&run->snap, &w->ref[k].snap);
+		EXPECT_TRUE(false)
+			TH_LOG("%s: %s, at a %s site: the batch returned %d, its header says done %u, error %s (%#x, %#x: not written back), and left a state that is not '%s' (differences above)",
+			       name, what, kind_names[run->kind], run->ret,
+			       run->bdone, errname(run->berr),
+			       FN_UNWRITTEN, FN_UNWRITTEN, ref_names[k]);
 		return false;
 	}
 	snap_print_diff(&run->snap, &w->ref[k].snap);
 	EXPECT_TRUE(false)
-		TH_LOG("%s: %s, at a %s site: the call returned %d (%s)%s and left a state that is none of the documented ones (differences from '%s' above)",
+		TH_LOG("%s: %s, at a %s site: the call returned %d (%s) and left a state that is none of the documented ones (differences from '%s' above)",
 		       name, what, kind_names[run->kind], run->ret,
-		       errname(-run->ret),
-		       w->p->batch && !run->ret ? ", the whole batch done," : "",
-		       ref_names[k]);
+		       retname(run->ret), ref_names[k]);
 	return false;
 }
 
@@ -1702,6 +1746,7 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 	struct frun *run;
 	struct farm arm = { 0 };
 	int n, k, ret, cls, min_sites, max_sites, nuc = 0, entry_effects = 0;
+	int unwritten = 0, unwritten_at = 0;
 	bool uc_effect[FN_MAX_UC];
 	char what[64], mid_buf[128];
 
@@ -1769,7 +1814,7 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 		ret = run_once(c, RUN_OP, &none, &w->part[k]);
 		c->batch_count = 0;
 		ASSERT_EQ(0, ret) TH_LOG("%s, %d entries: %s", name, k, c->err);
-		ASSERT_EQ(0, w->part[k].ret)
+		ASSERT_EQ(k, w->part[k].ret)
 			TH_LOG("%s: the batch of %d entries returned %d", name,
 			       k, w->part[k].ret);
 		ASSERT_EQ(k, w->part[k].bdone)
@@ -1842,6 +1887,9 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 			    run->kind == K_USERCOPY)
 			TH_LOG("%s: %s, at a %s site, made the call fail with EFAULT after it took effect",
 			       name, what, kind_names[run->kind]);
+		EXPECT_TRUE(cls != C_UNWRITTEN || run->kind == K_USERCOPY)
+			TH_LOG("%s: %s, at a %s site, left the batch's header unwritten",
+			       name, what, kind_names[run->kind]);
 	}
 	EXPECT_LT(n, FN_MAX_N) TH_LOG("%s: no end to the fault sites", name);
 
@@ -1851,8 +1899,11 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 	 * fail with EFAULT only at its last @tail copies: the write-back of
 	 * its struct (and of CALL's reply just before).  Only for calls that
 	 * write back: for the others "done" and EFAULT never go together.
+	 * A batch's header is written back at its last copy, exactly: that
+	 * fault, and no other, returns the count with the header unwritten.
 	 */
-	if (p->tail && !access(DEBUGFS "fail_usercopy/space", F_OK) &&
+	if ((p->tail || p->batch) &&
+	    !access(DEBUGFS "fail_usercopy/space", F_OK) &&
 	    !access(MAKE_IT_FAIL, F_OK)) {
 		const char *knob = "";
 		struct fsweep *a = malloc(sizeof(*a));
@@ -1875,6 +1926,10 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 				break;
 			uc_effect[arm.uc - 1] = cls == C_EFFECT;
 			entry_effects += cls == C_ENTRY_EFFECT;
+			if (cls == C_UNWRITTEN) {
+				unwritten++;
+				unwritten_at = arm.uc;
+			}
 		}
 		knobs_undo(uc_knobs, MBOX_ARRAY_SIZE(uc_knobs));
 		ASSERT_EQ(0, ret) TH_LOG("%s, %s: %s", name, what, c->err);
@@ -1889,6 +1944,11 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 			EXPECT_EQ(p->entry_tail ? p->batch : 0, entry_effects)
 				TH_LOG("%s: %d user copies failed an entry after it took effect",
 				       name, entry_effects);
+		/* The header's write-back, last: the count, nothing lost. */
+		if (p->batch)
+			EXPECT_TRUE(unwritten == 1 && unwritten_at == nuc)
+				TH_LOG("%s: %d user copies (the last at copy %d of %d) returned the count with the header unwritten: exactly the last one must",
+				       name, unwritten, unwritten_at, nuc);
 		/* the summary counts the fail-nth sweep */
 		memcpy(w->count, a->count, sizeof(w->count));
 		memcpy(w->clean_err, a->clean_err, sizeof(w->clean_err));
@@ -1899,8 +1959,9 @@ static void sweep(struct __test_metadata *_metadata, struct fctx *c,
 		 w->count[C_MID], p->mid_what ?: "");
 	if (p->batch)
 		snprintf(mid_buf, sizeof(mid_buf),
-			 ", %d stopped the batch at an entry, %d failed an entry after it took effect",
-			 w->count[C_PARTIAL], w->count[C_ENTRY_EFFECT]);
+			 ", %d stopped the batch at an entry, %d failed an entry after it took effect, %d returned the count with the header unwritten",
+			 w->count[C_PARTIAL], w->count[C_ENTRY_EFFECT],
+			 w->count[C_UNWRITTEN]);
 	if (p->alt_bg_ret)
 		snprintf(mid_buf, sizeof(mid_buf),
 			 ", %d failed its caller too (%s)", w->count[C_ALT],
@@ -2661,8 +2722,8 @@ static void batch_arg(struct fctx *c, const void *entries, __u32 count,
 		.entries = mbox_ptr(entries),
 		.count = count,
 		.entry_size = entry_size,
-		.done = 0xa5a5a5a5,
-		.error = 0xa5a5a5a5,
+		.done = FN_UNWRITTEN,
+		.error = FN_UNWRITTEN,
 	};
 }
 
@@ -2715,7 +2776,7 @@ static int send_batch_mixed_setup(struct fctx *c)
  */
 static void recv_batch_extra(struct fctx *c, struct fsnap *s)
 {
-	__u32 i, n = c->op_ret ? 0 : c->a.batch.done, h = 2166136261u;
+	__u32 i, n = c->op_ret > 0 ? c->op_ret : 0, h = 2166136261u;
 
 	for (i = 0; i < n && i < FN_MAX_BATCH; i++) {
 		const struct mbox_recv *r = &c->br[i];
@@ -2788,45 +2849,50 @@ static int recv_batch_call_setup(struct fctx *c)
 	return 0;
 }
 
+/*
+ * (.tail 0: a batch never ends "done" with EFAULT: when its header
+ * cannot be written back, it returns its count.)
+ */
 static const struct fpath path_send_batch = {
 	.setup = send_batch_setup, .op = send_batch_op0,
-	.fail_errs = FAULTS, .tail = 1, .batch = 3, .entry_tail = true,
+	.fail_errs = FAULTS, .batch = 3, .done_ret = 3, .entry_tail = true,
 	.compat = true,
 };
 
 static const struct fpath path_send_batch_mixed = {
 	.setup = send_batch_mixed_setup, .op = send_batch_op0,
-	.fail_errs = FAULTS, .tail = 1, .batch = 3, .entry_tail = true,
+	.fail_errs = FAULTS, .batch = 3, .done_ret = 3, .entry_tail = true,
 };
 
-/*
- * (.tail 0: a receive batch never ends "done" with EFAULT: the messages
- * it took would be lost.)
- */
 static const struct fpath path_recv_batch = {
 	.setup = recv_batch_setup, .op = recv_batch_op0,
 	.extra = recv_batch_extra, .fail_errs = ERRS(EFAULT), .batch = 3,
+	.done_ret = 3,
 };
 
+/* The last entry finds nothing: 3 returned, EAGAIN. */
 static const struct fpath path_recv_batch_mixed = {
 	.setup = recv_batch_mixed_setup, .op = recv_batch_op0,
 	.extra = recv_batch_extra, .fail_errs = ERRS(EFAULT), .batch = 4,
-	.compat = true,
+	.done_ret = 3, .compat = true,
 };
 
 static const struct fpath path_recv_batch_call = {
 	.setup = recv_batch_call_setup, .op = recv_batch_op0,
 	.extra = recv_batch_extra, .fail_errs = ERRS(EFAULT, ENOMEM),
-	.batch = 2,
+	.batch = 2, .done_ret = 2,
 };
 
 /*
- * The same, with every allocation of an xarray node by this thread
- * failing (failslab with cache-filter on radix_tree_node, task-filter and
- * make-it-fail): the server cannot record the call, and its receive fails
- * with the request still queued and the caller still waiting.
- * One fault at a time cannot do it: __xa_alloc() tries again, outside its
- * lock, after its first allocation failed.
+ * The RECV of a call's request, with every allocation of an xarray node
+ * by this thread failing (failslab with cache-filter on radix_tree_node,
+ * task-filter and make-it-fail): the server cannot record the call, and
+ * its receive fails with the request still queued and the caller still
+ * waiting.  One fault at a time cannot do it: __xa_alloc() tries again,
+ * outside its lock, after its first allocation failed.  The server holds
+ * one unanswered call already, received before: the slot of a server's
+ * only call is the xarray's head and takes no node, the second one's
+ * does.
  */
 
 static struct fknob nomem_knobs[] = {
@@ -2862,7 +2928,20 @@ static int armed_op(struct fctx *c, int (*op)(struct fctx *c))
 
 static int recv_call_nomem_setup(struct fctx *c)
 {
-	TRY(c, recv_call_setup(c));
+	struct mbox_recv r;
+
+	TRY(c, call_pair_setup(c));
+	/* Helper 0's call, received and left unanswered: slot 0 taken. */
+	TRY(c, bg_start(c, 0, BG_CALL, c->ep[1], c->id[0], NULL, true));
+	mbox_recv_init(&r, c->id[0], c->rb, sizeof(c->rb), MBOX_NONBLOCK);
+	TRY(c, mbox_recv_ex(c->ep[0], &r));
+	if (!(r.msg_flags & MBOX_MSG_CALL) || !r.token)
+		return -EPROTO;
+	c->token = r.token;
+	/* Helper 1's, the one the armed RECV is to take. */
+	TRY(c, bg_start(c, 1, BG_CALL, c->ep[1], c->id[0], NULL, true));
+	mbox_recv_init(&c->a.recv, c->id[0], c->rb, sizeof(c->rb),
+		       MBOX_NONBLOCK);
 	return make_it_fail_open(c);
 }
 

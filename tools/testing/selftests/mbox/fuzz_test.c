@@ -35,7 +35,8 @@
  * are reached, not only their argument checks.  MBOX_FUZZ_PEER=0 turns it
  * off.
  *
- * Oracle, for every call: it returns 0 or -1, never anything else, and:
+ * Oracle, for every call: it returns 0 or -1 (a batch: the count of its
+ * entries done, 1..count, or -1), never anything else, and:
  *  - an ioctl number that is not _IO(0xB9, 0..0x0d) fails with ENOTTY;
  *  - for a command, the steps before the command's own code are modelled
  *    exactly from the memory map of the arena (main.c's mbox_dispatch()):
@@ -52,8 +53,10 @@
  *    for the command (and its conventions: EFAULT, E2BIG, EINVAL; EINTR
  *    where a call blocks), and a success looks like one (a VERSION with
  *    this ABI, a CREATE with a new id, a RECV within its buffer, a batch
- *    with 1..count entries done and, if not all, an errno of its entry's
- *    command); a failed CREATE made no mailbox.
+ *    that returned 1..count and says the same in done, with, if not all,
+ *    an errno of its entry's command; only a fault injected at its
+ *    header's write-back may leave done and error unwritten); a failed
+ *    CREATE made no mailbox.
  * After the run, once its endpoints are closed and the peer has exited:
  * the module still works (a create, send, receive and destroy round), the
  * listing in /proc/driver/mbox/mailboxes holds exactly the mailboxes that
@@ -1925,7 +1928,8 @@ static void describe(struct fuzz *f, const struct call *c, long ret, int err,
 		     (fcntl(f->ep[c->epi], F_GETFL) & O_NONBLOCK) ? "(nb)" : "",
 		     c->ci >= 0 ? cmds[c->ci].name : "?", c->cmd,
 		     (unsigned long long)c->addr, where_names[c->where], c->note,
-		     ret, ret ? " " : "", ret ? strerrorname_np(err) ?: "?" : "",
+		     ret, ret < 0 ? " " : "",
+		     ret < 0 ? strerrorname_np(err) ?: "?" : "",
 		     why);
 	if (c->ci < 0 || n >= size)
 		return;
@@ -2022,35 +2026,52 @@ static bool entry_overwritten(const struct call *c, __u64 ea, __u32 done)
 }
 
 /*
- * A batch that succeeded did 1..count entries; if not all, the errno of
- * the one that stopped it is one of its command's.  Each receive it did
- * is a receive that succeeded (harvested as one: call tokens).
+ * A batch that succeeded returned the count of entries it did, 1..count,
+ * and wrote it into done (its header's write-back, last, can only fail
+ * by an injected fault: then done and error are not written); if not
+ * all, the errno of the one that stopped it is one of its command's.
+ * Each receive it did is a receive that succeeded (harvested as one: call
+ * tokens).
  */
 static void harvest_batch(struct fuzz *f, const struct call *c, const void *p,
-			  char *why, size_t wsize)
+			  long ret, bool injected, char *why, size_t wsize)
 {
 	const int *errs = cmds[cmds[c->ci].entry].errs;
 	struct mbox_batch b, in;
 	struct mbox_recv r;
-	__u32 i;
+	__u32 i, done = ret;
+	bool unwritten;
 	__u64 ea;
 
 	memcpy(&b, p, sizeof(b));
 	memcpy(&in, c->img, sizeof(in));
-	if (!b.done || b.done > in.count || (b.done == in.count) != !b.error ||
-	    (b.error && !errno_in(errs, b.error))) {
+	if (ret < 1 || ret > in.count) {
+		snprintf(why, wsize, "%s of %u returned %ld",
+			 cmds[c->ci].name, in.count, ret);
+		return;
+	}
+	/* An injected fault may have left the header as it was. */
+	unwritten = injected && (b.done != done || (b.done == in.done &&
+						    b.error == in.error));
+	if (b.done != done && !unwritten) {
+		snprintf(why, wsize, "%s of %u returned %ld, done %u",
+			 cmds[c->ci].name, in.count, ret, b.done);
+		return;
+	}
+	if (!unwritten && ((done == in.count) != !b.error ||
+			   (b.error && !errno_in(errs, b.error)))) {
 		snprintf(why, wsize, "%s of %u did %u, error %u (%s)",
-			 cmds[c->ci].name, in.count, b.done, b.error,
+			 cmds[c->ci].name, in.count, done, b.error,
 			 b.error < 134 ? strerrorname_np(b.error) ?: "?" : "?");
 		return;
 	}
 	if (c->ci != MBOX_CMD_RECV_BATCH || in.entries != c->ent_addr ||
 	    in.entry_size != c->ent_size)
 		return;
-	for (i = 0; i < b.done && i < c->nent; i++) {
+	for (i = 0; i < done && i < c->nent; i++) {
 		ea = c->ent_addr + (__u64)i * c->ent_size;
 		if (acc_len(f, ea, sizeof(r), false) < sizeof(r) ||
-		    entry_overwritten(c, ea, b.done))
+		    entry_overwritten(c, ea, done))
 			continue;
 		memcpy(&r, (const void *)(uintptr_t)ea, sizeof(r));
 		if (r.len > c->ent[i].recv.len || r.priority > MBOX_PRIO_MAX) {
@@ -2065,8 +2086,8 @@ static void harvest_batch(struct fuzz *f, const struct call *c, const void *p,
 }
 
 /* What a success tells, and whether it looks like one. */
-static void harvest(struct fuzz *f, const struct call *c, char *why,
-		    size_t wsize)
+static void harvest(struct fuzz *f, const struct call *c, long ret,
+		    bool injected, char *why, size_t wsize)
 {
 	const void *p = (const void *)(uintptr_t)c->addr;
 
@@ -2154,7 +2175,7 @@ static void harvest(struct fuzz *f, const struct call *c, char *why,
 		break;
 	case MBOX_CMD_SEND_BATCH:
 	case MBOX_CMD_RECV_BATCH:
-		harvest_batch(f, c, p, why, wsize);
+		harvest_batch(f, c, p, ret, injected, why, wsize);
 		break;
 	default:
 		break;
@@ -2347,12 +2368,13 @@ static void do_call(struct fuzz *f, struct call *c)
 	f->calls++;
 
 	f->exact += exact > 0;
-	if (ret != 0 && ret != -1) {
+	/* A batch returns its count (harvest_batch() checks it). */
+	if (ret < -1 || (ret > 0 && (c->ci < 0 || cmds[c->ci].entry < 0))) {
 		snprintf(why, sizeof(why), "returned %ld", ret);
 	} else if (injected && ret == -1 && (err == ENOMEM || err == EFAULT)) {
 		/* An allocation or a user copy was made to fail. */
 	} else if (exact > 0) {
-		if (ret == 0 || (err != exact && !(either && err == EFAULT)))
+		if (ret >= 0 || (err != exact && !(either && err == EFAULT)))
 			snprintf(why, sizeof(why), "expected %s",
 				 strerrorname_np(exact));
 	} else if (ret == -1) {
@@ -2363,7 +2385,7 @@ static void do_call(struct fuzz *f, struct call *c)
 				 "not an errno abi.rst lists for %s",
 				 cmds[c->ci].name);
 	} else {
-		harvest(f, c, why, sizeof(why));
+		harvest(f, c, ret, injected, why, sizeof(why));
 	}
 	if (ret == -1 && c->ci == MBOX_CMD_CREATE && !why[0])
 		failed_create(f, why, sizeof(why));
@@ -2372,12 +2394,12 @@ static void do_call(struct fuzz *f, struct call *c)
 		violation(f, "%s", buf);
 	}
 	if (c->ci >= 0) {
-		if (ret == 0)
+		if (ret >= 0)
 			f->ok[c->ci]++;
 		else if (err > 0 && err < 134)
 			f->err[c->ci][err]++;
 	} else {
-		f->ok[NCMD] += ret == 0;
+		f->ok[NCMD] += ret >= 0;
 	}
 }
 

@@ -1352,7 +1352,8 @@ TEST_F(mbox, bad_recv_buffer_efault_keeps_message)
 /*
  * Issue cmd on a copy of the struct image img (len bytes) followed by an
  * 8-byte tail, with the size field set to size.  *out (len + 8 bytes, may
- * be NULL) gets the buffer back.
+ * be NULL) gets the buffer back.  What mbox_ioctl() returns: -errno, 0, or
+ * a batch's count.
  */
 static int ioctl_sized(int fd, unsigned long cmd, const void *img, size_t len,
 		       __u32 size, __u64 tail, void *out)
@@ -1609,7 +1610,7 @@ TEST_F(mbox, batch_struct_sizes)
 	EXPECT_EQ(-E2BIG, ioctl_sized(self->fd, MBOX_IOC_SEND_BATCH, &b,
 				      sizeof(b), sizeof(b) + 8, 1, NULL));
 	EXPECT_TRUE(mbox_queue_empty(self->fd, id));
-	EXPECT_EQ(0, ioctl_sized(self->fd, MBOX_IOC_SEND_BATCH, &b, sizeof(b),
+	EXPECT_EQ(1, ioctl_sized(self->fd, MBOX_IOC_SEND_BATCH, &b, sizeof(b),
 				 sizeof(b) + 8, 0, out));
 	EXPECT_EQ(1, ((struct mbox_batch *)out)->done);
 	EXPECT_EQ(0, ((struct mbox_batch *)out)->error);
@@ -1622,7 +1623,7 @@ TEST_F(mbox, batch_struct_sizes)
 	EXPECT_EQ(-E2BIG, ioctl_sized(self->fd, MBOX_IOC_RECV_BATCH, &b,
 				      sizeof(b), sizeof(b) + 8, 1ULL << 63,
 				      NULL));
-	EXPECT_EQ(0, ioctl_sized(self->fd, MBOX_IOC_RECV_BATCH, &b, sizeof(b),
+	EXPECT_EQ(1, ioctl_sized(self->fd, MBOX_IOC_RECV_BATCH, &b, sizeof(b),
 				 sizeof(b) + 8, 0, out));
 	EXPECT_EQ(1, ((struct mbox_batch *)out)->done);
 	EXPECT_EQ(0, out[4]);

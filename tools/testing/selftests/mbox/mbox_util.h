@@ -72,10 +72,15 @@ static inline __u64 mbox_ptr(const void *p)
 	return (__u64)(uintptr_t)p;
 }
 
-/* ioctl() with the -errno convention. */
+/*
+ * ioctl() with the -errno convention: -errno, or what it returned (0; a
+ * batch's count of entries done, as sendmmsg() and recvmmsg() return).
+ */
 static inline int mbox_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
 }
 
 /* ---- endpoints ---------------------------------------------------------- */
@@ -839,7 +844,8 @@ static inline bool mbox_still_blocked(pid_t tid)
  *	...
  *	EXPECT_EQ(0, mbox_bg_join(&bg));
  *
- * fn(arg) returns 0 or -errno; what it uses must live until the join.
+ * fn(arg) returns 0 (a batch: its count) or -errno; what it uses must
+ * live until the join.
  */
 struct mbox_bg {
 	pthread_t thread;
@@ -849,7 +855,7 @@ struct mbox_bg {
 	unsigned long cmd;
 	void *ioc_arg;
 	int tid;	/* set by the thread before it calls fn */
-	int ret;	/* fn's 0 or -errno */
+	int ret;	/* fn's 0 (or count) or -errno */
 	int done;	/* set once ret is */
 	bool started;
 };
@@ -938,7 +944,7 @@ static inline int mbox_bg_wait_blocked(struct mbox_bg *bg)
 	}
 }
 
-/* Join the thread: fn's 0 or -errno. */
+/* Join the thread: what fn returned. */
 static inline int mbox_bg_join(struct mbox_bg *bg)
 {
 	if (!bg->started)

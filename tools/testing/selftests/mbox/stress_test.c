@@ -9,10 +9,12 @@
  * synchronous, calls) to a mailbox, to another node's own mailbox, or to a
  * node by pid or pidfd; receives (any, from one sender, too small a buffer,
  * through epoll) answering the calls it gets with a reply or a
- * reply-and-receive; batches of sends (each entry to a destination of its
- * own) and of receives (from several mailboxes, or the node's own mailbox
- * and direct queue), through the raw ioctls and through libmbox; closing
- * and reopening its mailboxes and its endpoint.
+ * reply-and-receive (again, without a fault, if the reply failed and left
+ * the call owed: a caller without a deadline waits for it); batches of
+ * sends (each entry to a destination of its own) and of receives (from
+ * several mailboxes, or the node's own mailbox and direct queue), through
+ * the raw ioctls and through libmbox; closing and reopening its mailboxes
+ * and its endpoint.
  * Each uses a random blocking mode (non-blocking, short or longer
  * timeouts), capacity (0, 1, 4, unbounded) and priority.  Meanwhile the
  * controller destroys and recreates mailboxes, SIGKILLs nodes (closing
@@ -29,12 +31,12 @@
  * exit, the controller drains the mailboxes, and every message must be
  * accounted for exactly once:
  *
- *  - a batch's entries: those it did are sent (received), the one that
- *    stopped it failed (in doubt if a fault was injected: it may have
- *    failed at its write-back, after its send), those after it never
- *    happened; a batch that failed as a whole failed at its first entry
- *    (in doubt, all of it, if a fault hit: its header's write-back comes
- *    last);
+ *  - a batch's entries: those it did (its value) are sent (received),
+ *    the one that stopped it failed (in doubt if a fault was injected: it
+ *    may have failed at its write-back, after its send), those after it
+ *    never happened; a batch that failed as a whole failed at its first
+ *    entry (that one in doubt if a fault hit); a fault at the header's
+ *    write-back, last, leaves done and error unwritten, not the count;
  *  - received once, if its send succeeded; or never, but only if its
  *    target went away with it queued (mailbox destroyed, node killed);
  *  - never received, if its send failed with a documented errno;
@@ -92,6 +94,7 @@
 #define ST_MAX_FAILS	16
 #define ST_BATCH	8		/* entries of a batch, at most */
 #define ST_BATCH_MSG	4096		/* a batched message, at most */
+#define ST_UNWRITTEN	0xa5a5a5a5U	/* a batch's done and error, as given */
 
 enum st_state {			/* what a message's sender knows */
 	ST_NONE,		/* id taken, not sent yet */
@@ -160,6 +163,7 @@ struct st_shared {
 	uint64_t next_msg;
 	uint64_t ops, injected, pid_reuse, signals;
 	uint64_t batches[2], batched[2];	/* send, receive: calls, entries */
+	uint64_t unwritten;	/* raw batches whose header was not written */
 	uint64_t err[ST_OP_COUNT][ST_MAX_ERRNO];
 	uint64_t nr_fail;
 	char fail[ST_MAX_FAILS][200];
@@ -409,6 +413,34 @@ static void st_take(struct st_worker *w, struct mbox_endpoint *ep,
 		st_reply(w, ep, m->token, h);
 }
 
+/*
+ * A REPLY that failed with ENOMEM or EFAULT (an injected fault) or ENOSPC
+ * (the replying user's quota) did nothing: the call is still owed
+ * (abi.rst).  Its caller may have no deadline (MBOX_NOWAIT only kept it
+ * from waiting to deliver: it waits for the reply), and would wait until
+ * this endpoint is closed, which a node that quiesces does not do.  So
+ * answer it, without a fault.  Through MBOX_REPLY_RECV the error may be
+ * the receive's, after the reply went: the token is then used up, and
+ * the answer gets ENOENT.  ENOSPC lasts while queues are full: a few
+ * tries, then the caller is left to its deadline or to the end.
+ */
+static void st_reply_owed(struct mbox_endpoint *ep, uint64_t token,
+			  const struct st_hdr *rep, int ret)
+{
+	unsigned int i;
+
+	for (i = 0; i < 100; i++) {
+		if (ret != -ENOMEM && ret != -EFAULT && ret != -ENOSPC)
+			break;
+		if (ret == -ENOSPC)
+			mbox_sleep_ms(1);
+		ret = mbox_call_reply(ep, token, rep, sizeof(*rep));
+		if (ret && ret != -ENOENT && ret != -ECANCELED &&
+		    ret != -ENOSPC)
+			st_fail("an owed call's reply: %s", strerror(-ret));
+	}
+}
+
 /* Answer a call: echo its header, as a reply or a reply-and-receive. */
 static void st_reply(struct st_worker *w, struct mbox_endpoint *ep,
 		     uint64_t token, const struct st_hdr *req)
@@ -425,6 +457,7 @@ static void st_reply(struct st_worker *w, struct mbox_endpoint *ep,
 		ret = mbox_call_reply(ep, token, &rep, sizeof(rep));
 		hit = st_fault_disarm(w->failfd, armed);
 		st_result(ST_OP_REPLY, ret, st_reply_ok, hit);
+		st_reply_owed(ep, token, &rep, ret);
 		return;
 	}
 	/* On the direct endpoint: reply, then receive(ANY) in one ioctl. */
@@ -435,6 +468,7 @@ static void st_reply(struct st_worker *w, struct mbox_endpoint *ep,
 					 0, MBOX_NOWAIT);
 	hit = st_fault_disarm(w->failfd, armed);
 	st_result(ST_OP_RECV, ret, st_reply_recv_ok, hit);
+	st_reply_owed(ep, token, &rep, ret);
 	if (!ret)
 		st_take(w, ep, &m, ST_TGT_INBOX | w->inc);
 	STORE(S->node[w->inc].in_recv[w->t], 0);
@@ -767,11 +801,46 @@ static int64_t st_new_msg(struct st_worker *w, uint8_t *buf, uint16_t target,
 }
 
 /*
+ * What a raw batch ioctl of @k entries did: its value, the count of
+ * entries done (0 if it failed), and, in *err, the errno that stopped it
+ * (0 if none, or unknown).  done and error say the same, but that a fault
+ * injected at the header's write-back, its last step, leaves them as
+ * given (ST_UNWRITTEN): then only the value tells, and the entry after
+ * the ones done failed by itself (the one fault went to the header).
+ */
+static unsigned int st_batch_done(const struct mbox_batch *b, unsigned int k,
+				  int ret, bool hit, int *err, const char *what)
+{
+	bool unwritten = b->done == ST_UNWRITTEN && b->error == ST_UNWRITTEN;
+
+	*err = ret < 0 ? -ret : 0;
+	if (ret <= 0)
+		return 0;
+	if ((unsigned int)ret > k) {
+		st_fail("%s batch of %u returned %d", what, k, ret);
+		return 0;
+	}
+	if (unwritten)
+		ADD(S->unwritten, 1);
+	if (unwritten && !hit)
+		st_fail("%s batch of %u returned %d, its header not written back",
+			what, k, ret);
+	else if (!unwritten && (b->done != (unsigned int)ret ||
+				((unsigned int)ret == k) != !b->error))
+		st_fail("%s batch of %u returned %d: done %u, error %u", what,
+			k, ret, b->done, b->error);
+	else if (!unwritten)
+		*err = b->error;
+	return ret;
+}
+
+/*
  * What a batch of sends did: entries 0..done-1 sent, entry done (if any)
  * failed (in doubt if @doubt: a fault hit its write-back, which comes
  * after its send), the rest never happened.  @fail: the whole call
- * failed; in doubt, all of it, if @doubt (its header's write-back comes
- * last).
+ * failed at its first entry; in doubt if @doubt (a fault hit entry 0's
+ * write-back, after its send).  A fault at the header's write-back, last,
+ * no longer fails the call: it returns the count (st_batch_done()).
  */
 static void st_batch_sent(const uint64_t *ids, unsigned int n,
 			  unsigned int done, bool fail, bool doubt,
@@ -780,10 +849,10 @@ static void st_batch_sent(const uint64_t *ids, unsigned int n,
 	unsigned int i;
 	int state, rx;
 
+	if (fail)
+		done = 0;
 	for (i = 0; i < n; i++) {
-		if (fail)
-			state = doubt ? ST_DOUBT : ST_FAILED;
-		else if (i < done)
+		if (i < done)
 			state = ST_OK;
 		else
 			state = i == done && doubt ? ST_DOUBT : ST_FAILED;
@@ -806,13 +875,13 @@ static void st_send_batch(struct st_worker *w)
 	struct st_to to[ST_BATCH];
 	uint64_t ids[ST_BATCH], deadline;
 	pid_t pids[ST_BATCH];
-	unsigned int n = 1 + st_pick(&w->rng, ST_BATCH), i, k = 0;
+	unsigned int n = 1 + st_pick(&w->rng, ST_BATCH), i, k = 0, done;
 	bool raw = st_pick(&w->rng, 2), hit;
 	uint32_t flags = st_pick(&w->rng, 4) ? 0 : MBOX_SEND_SYNC;
 	enum st_dest one = st_pick(&w->rng, 3);
 	int64_t timeout = st_timeout(w), id;
 	struct mbox_batch b;
-	int ret, armed;
+	int ret, armed, err;
 
 	for (i = 0; i < n; i++) {
 		uint8_t *buf = w->bbuf + k * ST_BATCH_MSG;
@@ -850,25 +919,20 @@ static void st_send_batch(struct st_worker *w)
 		b.entries = (uint64_t)(uintptr_t)s;
 		b.count = k;
 		b.entry_size = sizeof(s[0]);
+		b.done = ST_UNWRITTEN;
+		b.error = ST_UNWRITTEN;
 		armed = st_fault_arm(w->failfd, &w->rng);
-		ret = ioctl(mbox_endpoint_fd(w->ep), MBOX_IOC_SEND_BATCH, &b) ?
-		      -errno : 0;
+		ret = ioctl(mbox_endpoint_fd(w->ep), MBOX_IOC_SEND_BATCH, &b);
+		if (ret < 0)
+			ret = -errno;
 		hit = st_fault_disarm(w->failfd, armed);
-		if (!ret && (!b.done || b.done > k ||
-			     (b.done == k) != !b.error)) {
-			st_fail("send batch of %u: done %u, error %u", k,
-				b.done, b.error);
-			b.done = 0;
-			b.error = 0;
-		}
-		for (i = 0; !ret && i < b.done; i++)
+		done = st_batch_done(&b, k, ret, hit, &err, "send");
+		for (i = 0; i < done; i++)
 			pids[i] = s[i].receiver_pid;
-		st_result(ST_OP_SEND_BATCH, ret ?: -(int)b.error, st_send_ok,
-			  hit);
-		st_batch_sent(ids, k, ret ? 0 : b.done, ret,
-			      hit && (ret ?: -(int)b.error) == -EFAULT,
+		st_result(ST_OP_SEND_BATCH, -err, st_send_ok, hit);
+		st_batch_sent(ids, k, done, ret < 0, hit && err == EFAULT,
 			      s[0].flags & MBOX_SEND_SYNC ? pids : NULL);
-		ADD(S->batched[0], ret ? 0 : b.done);
+		ADD(S->batched[0], done);
 	} else {
 		/* libmbox: the count done; the errno of a later entry is lost */
 		armed = st_fault_arm(w->failfd, &w->rng);
@@ -951,21 +1015,19 @@ static void st_recv_batch(struct st_worker *w, int64_t timeout)
 		b.entries = (uint64_t)(uintptr_t)r;
 		b.count = k;
 		b.entry_size = sizeof(r[0]);
-		ret = ioctl(mbox_endpoint_fd(ep), MBOX_IOC_RECV_BATCH, &b) ?
-		      -errno : 0;
-		done = ret ? 0 : b.done;
-		err = ret ? -ret : (int)b.error;
-		for (i = 0; i < done && i < k; i++)
+		b.done = ST_UNWRITTEN;
+		b.error = ST_UNWRITTEN;
+		ret = ioctl(mbox_endpoint_fd(ep), MBOX_IOC_RECV_BATCH, &b);
+		if (ret < 0)
+			ret = -errno;
+		hit = st_fault_disarm(w->failfd, armed);
+		done = st_batch_done(&b, k, ret, hit, &err, "receive");
+		for (i = 0; i < done; i++)
 			m[i] = (struct mbox_msg){
 				.buf = (void *)(uintptr_t)r[i].buf,
 				.len = r[i].len, .priority = r[i].priority,
 				.flags = r[i].msg_flags, .pid = r[i].sender_pid,
 				.uid = r[i].sender_uid, .token = r[i].token };
-		if (!ret && (!done || done > k || (done == k) != !err)) {
-			st_fail("receive batch of %u: done %u, error %d", k,
-				done, err);
-			done = 0;
-		}
 	} else {
 		if (boxes)
 			ret = mbox_mailbox_receive_batch(ep, r[0].from, m, k, 0,
@@ -976,6 +1038,7 @@ static void st_recv_batch(struct st_worker *w, int64_t timeout)
 		else
 			ret = mbox_process_receive_batch(ep, 0, m, k, 0,
 							 timeout);
+		hit = st_fault_disarm(w->failfd, armed);
 		done = ret > 0 ? ret : 0;
 		err = ret < 0 ? -ret : 0;
 		if (ret > (int)k || !ret) {
@@ -984,7 +1047,6 @@ static void st_recv_batch(struct st_worker *w, int64_t timeout)
 			done = 0;
 		}
 	}
-	hit = st_fault_disarm(w->failfd, armed);
 	st_result(ST_OP_RECV_BATCH, -err, st_recv_ok, hit);
 	for (i = 0; i < done; i++)
 		st_take(w, ep, &m[i], target[i]);
@@ -1409,8 +1471,10 @@ static void st_report(const struct st_totals *tot, const struct st_check *c,
 		       " pid reuses\n", tot->kills, tot->destroys, tot->signals_sent,
 		       S->signals, S->injected, S->pid_reuse);
 	ksft_print_msg("stress: %" PRIu64 " send batches of %" PRIu64 " entries done, %" PRIu64
-		       " receive batches of %" PRIu64 "\n", S->batches[0], S->batched[0],
-		       S->batches[1], S->batched[1]);
+		       " receive batches of %" PRIu64 "; %" PRIu64
+		       " returned their count with the header not written back\n",
+		       S->batches[0], S->batched[0], S->batches[1], S->batched[1],
+		       S->unwritten);
 	for (op = 0; op < ST_OP_COUNT; op++) {
 		char line[512];
 		int len = 0;
