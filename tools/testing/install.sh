@@ -114,6 +114,12 @@ run "dkms.conf's PACKAGE_VERSION is VERSION ($version)" "$out/version.log" check
 # sources: make install builds the module in place, and the module/ of
 # the tree under test is its developer's.
 root=$out/root src=$out/src
+libmbox_version() {	# MAJOR.MINOR.0, from libmbox's header, as the Makefile
+	local v
+	v=$(sed -n 's/^#define LIBMBOX_\(MAJOR\|MINOR\)[^0-9]*\([0-9]*\).*/\2/p' \
+		"$top/userspace/include/mbox.h" | paste -sd.)
+	echo "$v.0"
+}
 listing() {	# what is installed under $root, as in expected-files
 	(cd "$root" && find . ! -type d \( -type l -printf 'l %P -> %l\n' -o \
 		-printf '%y %m %P\n' \)) | LC_ALL=C sort
@@ -124,7 +130,8 @@ check_install() {
 		tar -C "$src" -xf - && make -s -C "$src" clean || return 1
 	(umask 022 && make -C "$src" install DESTDIR="$root" KDIR="${KDIR[$k]}") || return 1
 	{
-		sed -e '/^#/d' -e "s/@KVER@/${KVER[$k]}/" "$here/expected-files"
+		sed -e '/^#/d' -e "s/@KVER@/${KVER[$k]}/" -e "s/@LIBVER@/$(libmbox_version)/" \
+			"$here/expected-files"
 		for mandir in userspace/man/man1 userspace/man/man3 userspace/man/man4; do
 			for m in "$mandir"/*."${mandir#userspace/man/man}"; do
 				[ -e "$m" ] && echo "f 644 usr/local/share/man/${mandir##*/}/${m##*/}"
